@@ -1,0 +1,7 @@
+"""``python -m gnnkit`` runs the command line."""
+
+import sys
+
+from gnnkit.cli import main
+
+sys.exit(main())

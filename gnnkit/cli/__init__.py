@@ -1,0 +1,53 @@
+"""The ``gnnkit`` command: one sub-command per job, each a thin caller of
+the package."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from typing import Sequence
+
+from gnnkit.errors import GnnkitError
+
+# Sub-command modules; each offers ``add_parser(subparsers)`` and ``run``.
+COMMANDS = ("run", "compare", "explain", "predict", "summary")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command registered."""
+    parser = argparse.ArgumentParser(
+        prog="gnnkit",
+        description="Graph neural networks joined with language models.",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log every epoch"
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name in COMMANDS:
+        module = importlib.import_module(f"gnnkit.cli.{name}")
+        sub = module.add_parser(subparsers)
+        sub.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gnnkit`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.handler(args) or 0)
+    except GnnkitError as error:
+        print(f"gnnkit {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gnnkit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

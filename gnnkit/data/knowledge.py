@@ -1,0 +1,228 @@
+"""Knowledge graphs as tab-separated triples with entity and relation texts.
+
+Reads the KG-BERT folder layout (``train.tsv``, ``dev.tsv``, ``test.tsv``,
+``entities.txt``, ``relations.txt``, ``entity2text.txt``,
+``relation2text.txt``; any file may be gzipped) into one node-level
+:class:`GraphDataset` whose graph holds the training triples as typed
+edges, as PyG's RGCN examples expect (``edge_index`` plus ``edge_type``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import warnings
+from pathlib import Path
+
+import torch
+from torch_geometric.data import Data
+
+from gnnkit.data.dataset import GraphDataset
+from gnnkit.errors import DataError
+
+SPLITS = {"train": "train.tsv", "valid": "dev.tsv", "test": "test.tsv"}
+
+
+def _find(folder: Path, name: str, required: bool = True) -> Path | None:
+    """``folder/name`` or its ``.gz`` twin."""
+    for candidate in (folder / name, folder / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    if required:
+        raise DataError(
+            f"missing {name} (or {name}.gz); a knowledge-graph folder needs "
+            "train.tsv, dev.tsv and test.tsv with head<TAB>relation<TAB>tail "
+            "lines.",
+            path=folder,
+        )
+    return None
+
+
+def _lines(path: Path) -> list[tuple[int, str]]:
+    """Non-empty lines of a (possibly gzipped) UTF-8 file with numbers."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8", newline="") as handle:
+            text = handle.read()
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"not valid UTF-8 (byte 0x{err.object[err.start]:02X} at "
+            f"offset {err.start}); re-save the file as UTF-8.",
+            path=path,
+        ) from None
+    lines = text.split("\n")
+    return [(i + 1, s.rstrip("\r")) for i, s in enumerate(lines) if s.strip()]
+
+
+def _names(path: Path | None) -> list[str] | None:
+    """The ids listed one per line in ``path`` (first column)."""
+    if path is None:
+        return None
+    return [line.split("\t")[0].strip() for _, line in _lines(path)]
+
+
+def _texts(path: Path | None) -> dict[str, str]:
+    """``id -> text`` from a two-column ``id<TAB>text`` file."""
+    if path is None:
+        return {}
+    out = {}
+    for number, line in _lines(path):
+        parts = line.split("\t", 1)
+        if len(parts) != 2:
+            raise DataError(
+                "expected 'id<TAB>text' (got no tab).",
+                path=path,
+                line=number,
+            )
+        out[parts[0].strip()] = parts[1].strip()
+    return out
+
+
+def _read_triples(
+    path: Path,
+    entities: dict[str, int],
+    relations: dict[str, int],
+    listed: tuple[bool, bool],
+) -> torch.Tensor:
+    """``[M, 3]`` (head, relation, tail) ids of one split file."""
+    rows = []
+    for number, line in _lines(path):
+        parts = [p.strip() for p in line.split("\t")]
+        if len(parts) != 3:
+            raise DataError(
+                f"expected head<TAB>relation<TAB>tail (got {len(parts)} "
+                "fields).",
+                path=path,
+                line=number,
+            )
+        row = []
+        for value, table, field in zip(
+            parts,
+            (entities, relations, entities),
+            ("head", "relation", "tail"),
+        ):
+            if value not in table:
+                what = "relations" if field == "relation" else "entities"
+                if listed[field == "relation"]:
+                    raise DataError(
+                        f"{field} {value!r} is not listed in {what}.txt; "
+                        "add it there or fix the triple.",
+                        path=path,
+                        line=number,
+                        field=field,
+                    )
+                table[value] = len(table)
+            row.append(table[value])
+        rows.append(row)
+    return torch.tensor(rows, dtype=torch.long).view(-1, 3)
+
+
+def _text_list(ids: list[str], texts: dict[str, str], what: str) -> list:
+    """One text per id; the id itself (underscores as spaces) if missing."""
+    missing = [i for i in ids if i not in texts]
+    if missing and texts:
+        warnings.warn(
+            f"{len(missing)} {what} have no text (e.g. {missing[:3]}); "
+            "their ids are used as text instead.",
+            stacklevel=3,
+        )
+    return [texts.get(i, i.replace("_", " ").strip()) for i in ids]
+
+
+def _resolve(folder: str | os.PathLike) -> Path:
+    """A folder path, or a shipped dataset name such as ``"UMLS_KG"``."""
+    path = Path(folder).expanduser()
+    if path.is_dir():
+        return path
+    from gnnkit.data.shipped import data_dir
+
+    shipped = data_dir() / str(folder)
+    if shipped.is_dir():
+        return shipped
+    raise DataError(
+        "not a folder, nor a shipped knowledge graph (e.g. 'UMLS_KG', "
+        "'WN18RR_KG').",
+        path=path,
+    )
+
+
+def read_kg(
+    folder: str | os.PathLike,
+    *,
+    entity_text: str = "entity2text.txt",
+    relation_text: str = "relation2text.txt",
+    name: str | None = None,
+) -> GraphDataset:
+    """Read a knowledge graph with entity and relation texts.
+
+    Args:
+        folder (str or PathLike): the folder, or a shipped name
+            (``"UMLS_KG"``, ``"WN18RR_KG"``).
+        entity_text (str, optional): file of ``id<TAB>text`` entity texts,
+            e.g. ``"entity2textlong.txt"`` for UMLS's long descriptions
+            (default: ``"entity2text.txt"``).
+        relation_text (str, optional): file of relation texts
+            (default: ``"relation2text.txt"``).
+        name (str, optional): dataset name (default: the folder name).
+
+    Returns:
+        GraphDataset: node level, one graph with ``num_nodes`` entities,
+        ``edge_index`` ``[2, M]`` (head to tail) and ``edge_type`` ``[M]``
+        from the training triples, and ``train_triples``,
+        ``valid_triples``, ``test_triples`` ``[*, 3]`` (head, relation,
+        tail). ``node_ids`` are the entity ids and ``texts`` their texts;
+        ``meta`` holds ``relations``, ``relation_texts`` and
+        ``num_relations``.
+
+    Raises:
+        DataError: a split file is missing, a line is not a triple, or a
+            triple names an entity or relation missing from
+            ``entities.txt``/``relations.txt``.
+
+    Example:
+        >>> kg = read_kg("UMLS_KG")
+        >>> kg[0].train_triples.shape
+        torch.Size([5216, 3])
+    """
+    path = _resolve(folder)
+    listed_entities = _names(_find(path, "entities.txt", False))
+    listed_relations = _names(_find(path, "relations.txt", False))
+    entities = {e: i for i, e in enumerate(listed_entities or [])}
+    relations = {r: i for i, r in enumerate(listed_relations or [])}
+    triples = {}
+    for split, filename in SPLITS.items():
+        triples[split] = _read_triples(
+            _find(path, filename),
+            entities,
+            relations,
+            (bool(listed_entities), bool(listed_relations)),
+        )
+    entity_ids = list(entities)
+    relation_ids = list(relations)
+    entity_texts = _find(path, entity_text, required=False)
+    relation_texts = _find(path, relation_text, required=False)
+    train = triples["train"]
+    data = Data(
+        num_nodes=len(entity_ids),
+        edge_index=train[:, [0, 2]].t().contiguous(),
+        edge_type=train[:, 1].contiguous(),
+        train_triples=train,
+        valid_triples=triples["valid"],
+        test_triples=triples["test"],
+    )
+    return GraphDataset(
+        graphs=[data],
+        level="node",
+        name=name or path.name,
+        node_ids=[entity_ids],
+        texts=[_text_list(entity_ids, _texts(entity_texts), "entities")],
+        meta={
+            "path": str(path),
+            "task": "link",
+            "relations": relation_ids,
+            "relation_texts": _text_list(
+                relation_ids, _texts(relation_texts), "relations"
+            ),
+            "num_relations": len(relation_ids),
+        },
+    )

@@ -1,0 +1,359 @@
+"""Read graph-classification datasets in the TU Dortmund text format.
+
+The files ``DS_A.txt``, ``DS_graph_indicator.txt``, ``DS_graph_labels.txt``
+and the optional label/attribute files become a :class:`GraphDataset`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import torch
+
+from gnnkit.data.dataset import GraphDataset
+from gnnkit.data.features import (
+    check_no_empty,
+    constant_features,
+    encode_labels,
+    one_hot_columns,
+    one_hot_degree,
+    split_graphs,
+)
+from gnnkit.errors import DataError
+
+logger = logging.getLogger(__name__)
+
+REQUIRED = ("A", "graph_indicator", "graph_labels")
+OPTIONAL = (
+    "node_labels",
+    "node_attributes",
+    "edge_labels",
+    "edge_attributes",
+)
+
+
+def read_tu(
+    folder: str | os.PathLike,
+    name: str | None = None,
+    *,
+    degree_features: bool | Literal["auto"] = "auto",
+    max_degree: int | None = None,
+    allow_empty: bool = False,
+) -> GraphDataset:
+    """Read a TU dataset for graph classification.
+
+    Node features are the one-hot node labels (``DS_node_labels.txt``,
+    each column shifted by its minimum as in PyG's ``TUDataset``) followed
+    by the node attributes (``DS_node_attributes.txt``). Edge features are
+    the one-hot edge labels followed by the edge attributes. Graph labels
+    are re-indexed to ``0..C-1`` in sorted order of the raw values, which
+    are kept in ``classes`` (raw ``-1/1`` gives classes ``[-1, 1]``).
+
+    Datasets without node labels or attributes (IMDB, REDDIT) get one-hot
+    degree features, PyG's ``OneHotDegree``: column ``d`` marks nodes with
+    ``d`` distinct out-neighbours, and the width is the largest degree in the
+    dataset plus one (or ``max_degree + 1``, larger degrees clipped).
+
+    Edges are kept exactly as the file lists them (directed rows).
+    ``node_ids`` holds the TU global 1-based node ids and ``graph_ids`` the
+    TU 1-based graph ids.
+
+    Args:
+        folder (str or PathLike): the dataset folder holding ``raw/``, or
+            the raw folder itself.
+        name (str, optional): the ``DS`` prefix of the files (default:
+            inferred from the single ``*_A.txt`` file).
+        degree_features (bool or "auto"): ``"auto"`` adds degree features
+            only when there are no node labels or attributes; ``True``
+            appends them to whatever features exist; ``False`` never adds
+            them (featureless graphs then get a constant column of ones).
+            (default: ``"auto"``)
+        max_degree (int, optional): clip degrees at this value.
+        allow_empty (bool): accept graphs without nodes (default:
+            ``False``: a :class:`DataError` names the graph).
+
+    Returns:
+        GraphDataset: graph-level dataset named ``DS``.
+
+    Raises:
+        DataError: a required file is missing, files disagree in length,
+            an entry is not a number, an edge names an unknown node, or a
+            graph has no nodes.
+    """
+    raw, name = _locate(Path(folder), name)
+    files = {k: raw / f"{name}_{k}.txt" for k in REQUIRED + OPTIONAL}
+    edges = _read_numeric(files["A"], integer=True, columns=2)
+    indicator = _read_numeric(
+        files["graph_indicator"], integer=True, columns=1
+    )[:, 0]
+    labels = _read_numeric(files["graph_labels"], integer=False, columns=1)
+    node_graph = _node_graphs(indicator, len(labels), files)
+    edge_index = _edge_index(edges, node_graph, files["A"])
+    x, x_names = _node_features(files, len(indicator))
+    edge_attr, e_names = _edge_features(files, len(edges))
+    graphs, order = split_graphs(
+        node_graph, edge_index, len(labels), x=x, edge_attr=edge_attr
+    )
+    check_no_empty(
+        graphs, lambda i: str(i + 1), allow_empty, files["graph_indicator"]
+    )
+    x_names = _finish_features(graphs, x_names, degree_features, max_degree)
+    y, classes = encode_labels(_label_values(labels[:, 0]))
+    for graph, target in zip(graphs, torch.from_numpy(y)):
+        graph.y = target.view(1)
+    node_ids = (order + 1).tolist()
+    counts = [g.num_nodes for g in graphs]
+    starts = np.concatenate([[0], np.cumsum(counts)]).tolist()
+    logger.debug("read %d TU graphs from %s", len(graphs), raw)
+    return GraphDataset(
+        graphs=graphs,
+        level="graph",
+        name=name,
+        classes=classes,
+        graph_ids=list(range(1, len(graphs) + 1)),
+        node_ids=[node_ids[a:b] for a, b in zip(starts, starts[1:])],
+        feature_names=x_names,
+        meta={"source": "tu", "path": str(raw), "edge_feature_names": e_names},
+    )
+
+
+def _locate(folder: Path, name: str | None) -> tuple[Path, str]:
+    """Find the raw folder and the ``DS`` prefix."""
+    if not folder.is_dir():
+        raise DataError(
+            "TU dataset folder not found; pass the folder holding raw/ or "
+            "the raw folder itself.",
+            path=folder,
+        )
+    raw = folder / "raw" if (folder / "raw").is_dir() else folder
+    if name is None:
+        found = sorted(p.name[: -len("_A.txt")] for p in raw.glob("*_A.txt"))
+        if len(found) > 1:
+            raise DataError(
+                f"several TU datasets found ({', '.join(found)}); pass "
+                "name= to choose one.",
+                path=raw,
+            )
+        name = found[0] if found else raw.parent.name
+    missing = [
+        f"{name}_{k}.txt"
+        for k in REQUIRED
+        if not (raw / f"{name}_{k}.txt").exists()
+    ]
+    if missing:
+        expected = ", ".join(f"{name}_{k}.txt" for k in REQUIRED)
+        raise DataError(
+            f"missing TU file(s) {', '.join(missing)}; a TU dataset needs "
+            f"{expected} (optional: "
+            f"{', '.join(f'{name}_{k}.txt' for k in OPTIONAL)}).",
+            path=raw,
+        )
+    return raw, name
+
+
+def _read_numeric(
+    path: Path, integer: bool, columns: int | None
+) -> np.ndarray:
+    """Read a comma-separated numeric TU file into a 2-D array."""
+    try:
+        frame = pd.read_csv(
+            path,
+            header=None,
+            sep=",",
+            skipinitialspace=True,
+            skip_blank_lines=False,
+        )
+    except pd.errors.EmptyDataError:
+        return np.zeros((0, columns or 1), dtype=np.int64)
+    except pd.errors.ParserError as err:
+        found = re.search(r"line (\d+)", str(err))
+        raise DataError(
+            f"wrong number of comma-separated values ({err}).",
+            path=path,
+            line=int(found.group(1)) if found else None,
+        ) from None
+    frame = _drop_trailing_blank(frame)
+    if columns is not None and frame.shape[1] != columns:
+        raise DataError(
+            f"expected {columns} comma-separated value(s) per line, found "
+            f"{frame.shape[1]}.",
+            path=path,
+            line=1,
+        )
+    return _to_numbers(frame, path, integer)
+
+
+def _drop_trailing_blank(frame: pd.DataFrame) -> pd.DataFrame:
+    """Remove all-empty rows at the end of a file."""
+    filled = frame.notna().any(axis=1).to_numpy()
+    last = len(filled) - int(np.argmax(filled[::-1])) if filled.any() else 0
+    return frame.iloc[:last]
+
+
+def _to_numbers(frame: pd.DataFrame, path: Path, integer: bool) -> np.ndarray:
+    """Convert every column to numbers, naming the first bad line."""
+    out = []
+    for col in frame.columns:
+        column = frame[col]
+        if pd.api.types.is_integer_dtype(column.dtype):
+            out.append(column.to_numpy(dtype=np.int64))
+            continue
+        if not pd.api.types.is_numeric_dtype(column.dtype):
+            column = pd.to_numeric(column.str.strip(), errors="coerce")
+        values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = np.isnan(values)
+        if integer:
+            bad |= ~np.isnan(values) & (values != np.round(values))
+        if bad.any():
+            row = int(np.argmax(bad))
+            kind = "an integer" if integer else "a number"
+            raise DataError(
+                f"value {_raw(frame[col].iloc[row])!r} in column "
+                f"{col + 1} is not {kind}.",
+                path=path,
+                line=row + 1,
+                field=f"column {col + 1}",
+            )
+        out.append(values.astype(np.int64) if integer else values)
+    return np.stack(out, axis=1)
+
+
+def _raw(value: object) -> str:
+    """A cell as the user wrote it ('' for an empty line)."""
+    return "" if pd.isna(value) else str(value).strip()
+
+
+def _node_graphs(
+    indicator: np.ndarray, num_graphs: int, files: dict[str, Path]
+) -> np.ndarray:
+    """0-based graph index of every node, checked against the labels."""
+    bad = (indicator < 1) | (indicator > num_graphs)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise DataError(
+            f"graph id {indicator[row]} is outside 1..{num_graphs} (the "
+            f"number of lines of {files['graph_labels'].name}).",
+            path=files["graph_indicator"],
+            line=row + 1,
+        )
+    return indicator - 1
+
+
+def _edge_index(
+    edges: np.ndarray, node_graph: np.ndarray, path: Path
+) -> np.ndarray:
+    """Check the 1-based edge list and return a 0-based ``[2, E]`` array."""
+    num_nodes = len(node_graph)
+    bad = ((edges < 1) | (edges > num_nodes)).any(axis=1)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise DataError(
+            f"edge ({edges[row, 0]}, {edges[row, 1]}) names a node id "
+            f"outside 1..{num_nodes} (the number of lines of the graph "
+            "indicator).",
+            path=path,
+            line=row + 1,
+        )
+    edge_index = edges.T - 1
+    graph_of = node_graph[edge_index]
+    cross = graph_of[0] != graph_of[1]
+    if cross.any():
+        row = int(np.argmax(cross))
+        raise DataError(
+            f"edge ({edges[row, 0]}, {edges[row, 1]}) joins graph "
+            f"{graph_of[0, row] + 1} to graph {graph_of[1, row] + 1}.",
+            path=path,
+            line=row + 1,
+        )
+    return edge_index
+
+
+def _optional(
+    files: dict[str, Path], key: str, count: int, against: str
+) -> np.ndarray | None:
+    """Read an optional TU file whose length must equal ``count``."""
+    path = files[key]
+    if not path.exists():
+        return None
+    values = _read_numeric(path, integer=key.endswith("labels"), columns=None)
+    if len(values) != count:
+        raise DataError(
+            f"{path.name} has {len(values)} lines but {files[against].name} "
+            f"has {count}; they must have one line per "
+            f"{'node' if key.startswith('node') else 'edge'}.",
+            path=path,
+        )
+    return values
+
+
+def _node_features(
+    files: dict[str, Path], num_nodes: int
+) -> tuple[torch.Tensor | None, list[str]]:
+    """One-hot node labels followed by node attributes."""
+    return _stack_features(files, "node", num_nodes, "graph_indicator")
+
+
+def _edge_features(
+    files: dict[str, Path], num_edges: int
+) -> tuple[torch.Tensor | None, list[str]]:
+    """One-hot edge labels followed by edge attributes."""
+    return _stack_features(files, "edge", num_edges, "A")
+
+
+def _stack_features(
+    files: dict[str, Path], kind: str, count: int, against: str
+) -> tuple[torch.Tensor | None, list[str]]:
+    """Concatenate the label and attribute files of nodes or edges."""
+    blocks, names = [], []
+    labels = _optional(files, f"{kind}_labels", count, against)
+    if labels is not None:
+        block, label_names = one_hot_columns(labels, f"{kind}_label")
+        blocks.append(block)
+        names += label_names
+    attrs = _optional(files, f"{kind}_attributes", count, against)
+    if attrs is not None:
+        blocks.append(torch.from_numpy(attrs.astype(np.float32)))
+        names += [f"{kind}_attr{j}" for j in range(attrs.shape[1])]
+    if not blocks:
+        return None, []
+    return torch.cat(blocks, dim=1), names
+
+
+def _finish_features(
+    graphs: list,
+    names: list[str],
+    degree_features: bool | str,
+    max_degree: int | None,
+) -> list[str]:
+    """Add degree (or constant) features as ``degree_features`` asks."""
+    if degree_features not in ("auto", True, False):
+        raise DataError(
+            "degree_features must be 'auto', True or False (got "
+            f"{degree_features!r})."
+        )
+    has_x = bool(names)
+    if degree_features is True or (degree_features == "auto" and not has_x):
+        blocks = one_hot_degree(graphs, max_degree)
+        for graph, block in zip(graphs, blocks):
+            x = getattr(graph, "x", None)
+            graph.x = block if x is None else torch.cat([x, block], dim=1)
+        width = blocks[0].size(1) if blocks else 0
+        return names + [f"degree={d}" for d in range(width)]
+    if not has_x:
+        for graph in graphs:
+            graph.x = constant_features(graph.num_nodes)
+        return ["constant"]
+    return names
+
+
+def _label_values(values: np.ndarray) -> list:
+    """Graph labels as ints when they are whole numbers."""
+    if np.all(values == np.round(values)):
+        return values.astype(np.int64).tolist()
+    return values.tolist()

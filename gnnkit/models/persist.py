@@ -1,0 +1,201 @@
+"""Save and load models as a folder holding safetensors weights and JSON.
+
+``model.safetensors`` holds every tensor of the state dict and
+``config.json`` the model kind and config, label names, gnnkit version and
+free-form feature settings. A registry maps each kind to a builder, so
+other model families (e.g. LM+GNN) plug in with :func:`register_kind`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+from torch import nn
+
+import gnnkit
+from gnnkit._io import atomic_write_bytes, atomic_write_json
+from gnnkit.errors import ModelError
+from gnnkit.models.backbones import GraphModel, build_model
+
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+FORMAT = 1
+
+Builder = Callable[[dict[str, Any]], nn.Module]
+_BUILDERS: dict[str, Builder] = {}
+
+
+def register_kind(kind: str, builder: Builder) -> None:
+    """Teach :func:`load_model` to rebuild models of ``kind``.
+
+    A model is saved under ``type(model).kind`` (a class attribute) with
+    its ``config`` dict; on load, ``builder(config)`` must return a model
+    with the same state-dict keys, whose weights are then loaded.
+
+    Args:
+        kind (str): the value of the model class's ``kind`` attribute.
+        builder (callable): ``config -> nn.Module``.
+    """
+    _BUILDERS[kind] = builder
+
+
+register_kind(GraphModel.kind, lambda config: build_model(**config))
+
+
+def save_model(
+    directory: str | os.PathLike,
+    model: nn.Module,
+    *,
+    classes: list[Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``model`` to ``directory`` (created if needed), atomically.
+
+    Args:
+        directory (str or PathLike): target folder.
+        model (nn.Module): a model with a ``kind`` class attribute and a
+            JSON-able ``config`` (every :class:`GraphModel` has both).
+        classes (list, optional): original label values, class ``i`` =
+            ``classes[i]``.
+        extra (dict, optional): JSON-able settings needed at prediction
+            time (feature settings, target scaler, ...).
+
+    Returns:
+        Path: the folder.
+
+    Raises:
+        ModelError: if the model has no registered ``kind`` or ``config``.
+    """
+    kind, config = _describe(model)
+    directory = Path(directory)
+    tensors = {k: v.detach().cpu().contiguous().clone()
+               for k, v in model.state_dict().items()}
+    atomic_write_bytes(directory / WEIGHTS, st_save(tensors))
+    atomic_write_json(directory / CONFIG, {
+        "format": FORMAT,
+        "kind": kind,
+        "config": config,
+        "classes": classes,
+        "gnnkit_version": gnnkit.__version__,
+        "extra": extra or {},
+    })
+    return directory
+
+
+def load_model(directory: str | os.PathLike) -> tuple[nn.Module, dict]:
+    """Rebuild a model saved by :func:`save_model`, in eval mode.
+
+    Args:
+        directory (str or PathLike): the folder.
+
+    Returns:
+        tuple[nn.Module, dict]: the model and the saved info (``kind``,
+        ``config``, ``classes``, ``gnnkit_version``, ``extra``).
+
+    Raises:
+        ModelError: naming the file that is missing or unreadable, an
+            unknown kind, or the weights that are missing or unexpected.
+    """
+    directory = Path(directory)
+    info = _read_config(directory / CONFIG)
+    model = _build(info, directory / CONFIG)
+    state = _read_weights(directory / WEIGHTS)
+    _load_state(model, state, directory / WEIGHTS)
+    model.eval()
+    return model, info
+
+
+def _describe(model: nn.Module) -> tuple[str, dict[str, Any]]:
+    kind = getattr(type(model), "kind", None)
+    config = getattr(model, "config", None)
+    if kind not in _BUILDERS or not isinstance(config, dict):
+        raise ModelError(
+            f"cannot save {type(model).__name__}: it needs a class "
+            f"attribute 'kind' registered with register_kind() (known: "
+            f"{sorted(_BUILDERS)}) and a dict 'config' to rebuild it."
+        )
+    try:
+        json.dumps(config)
+    except TypeError as err:
+        raise ModelError(
+            f"cannot save {type(model).__name__}: its config is not "
+            f"JSON-able ({err})."
+        ) from None
+    return kind, config
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ModelError(
+            f"{path}: model config is missing; point load_model() at a "
+            "folder written by save_model()."
+        )
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ModelError(f"{path}: not valid JSON ({err}).") from None
+    for key in ("kind", "config"):
+        if not isinstance(info, dict) or key not in info:
+            raise ModelError(f"{path}: the field '{key}' is missing.")
+    return info
+
+
+def _build(info: dict[str, Any], path: Path) -> nn.Module:
+    builder = _BUILDERS.get(info["kind"])
+    if builder is None:
+        raise ModelError(
+            f"{path}: unknown model kind {info['kind']!r} (known: "
+            f"{sorted(_BUILDERS)}); import the module that registers it "
+            "before loading."
+        )
+    try:
+        return builder(info["config"])
+    except (TypeError, ValueError) as err:
+        raise ModelError(f"{path}: cannot rebuild the model ({err}).") \
+            from None
+
+
+def _read_weights(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ModelError(
+            f"{path}: model weights are missing; the folder must hold "
+            f"both {CONFIG} and {WEIGHTS}."
+        )
+    try:
+        return st_load(path.read_bytes())
+    except (SafetensorError, ValueError, RuntimeError) as err:
+        raise ModelError(
+            f"{path}: weights file is corrupt or truncated ({err})."
+        ) from None
+
+
+def _load_state(model: nn.Module, state: dict, path: Path) -> None:
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    if missing or unexpected:
+        raise ModelError(
+            f"{path}: weights do not match the saved config; missing "
+            f"{_parts(missing)}, unexpected {_parts(unexpected)}. The file "
+            "was not written for this model."
+        )
+    wrong = [k for k in state if state[k].shape != expected[k].shape]
+    if wrong:
+        raise ModelError(
+            f"{path}: tensor shapes differ from the config for {wrong[:5]}."
+        )
+    model.load_state_dict(state)
+
+
+def _parts(keys: list[str]) -> str:
+    """Name the top-level parts (e.g. ``head``) and a few keys."""
+    if not keys:
+        return "none"
+    parts = sorted({k.split(".")[0] for k in keys})
+    return f"{len(keys)} tensors in part(s) {parts} (e.g. {keys[:3]})"

@@ -1,0 +1,428 @@
+"""What :func:`~gnnkit.train.fit.fit` trains on: a task yields batches,
+turns a batch into a loss and scores the model on validation data.
+
+A new task subclasses :class:`Task` and fills in ``train_batches``,
+``loss`` and ``validate``; ``monitor`` and ``mode`` name the validation
+metric that selects the best epoch.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch_geometric.data import Data
+
+from gnnkit.errors import DataError
+
+KINDS = ("classification", "regression")
+
+
+class GraphBatch:
+    """A mini-batch of graphs with the fields of a PyG ``Batch``.
+
+    Attributes:
+        x (Tensor): node features ``[num_nodes, F]``.
+        edge_index (Tensor): edge indices into the batch ``[2, num_edges]``.
+        batch (Tensor): graph index of each node ``[num_nodes]``.
+        y (Tensor): targets, one per graph (``[num_graphs]``) or one row
+            per graph (``[num_graphs, T]``).
+        num_graphs (int): graphs in the batch, empty ones included.
+        ptr (Tensor): node offsets of the graphs ``[num_graphs + 1]``.
+        edge_attr (Tensor, optional): ``[num_edges, D]``.
+        edge_weight (Tensor, optional): ``[num_edges]``.
+    """
+
+    __slots__ = ("x", "edge_index", "batch", "y", "num_graphs", "ptr",
+                 "edge_attr", "edge_weight")
+
+    def __init__(self, x, edge_index, batch, y, num_graphs, ptr,
+                 edge_attr=None, edge_weight=None) -> None:
+        self.x, self.edge_index, self.batch, self.y = x, edge_index, batch, y
+        self.num_graphs, self.ptr = num_graphs, ptr
+        self.edge_attr, self.edge_weight = edge_attr, edge_weight
+
+    def __repr__(self) -> str:
+        return (f"GraphBatch(num_graphs={self.num_graphs}, "
+                f"num_nodes={self.x.size(0)}, "
+                f"num_edges={self.edge_index.size(1)})")
+
+
+class PackedGraphs:
+    """Graphs concatenated once, from which any subset in any order is
+    gathered into a :class:`GraphBatch` by tensor indexing.
+
+    Edge indices are kept local to each graph and shifted by the new node
+    offsets when a batch is drawn, which gives exactly what PyG's
+    ``Batch.from_data_list`` builds for the same graph order.
+
+    Args:
+        graphs (list[Data]): graphs with ``x`` and ``y``.
+        where (str): name used in error messages. (default: ``"graphs"``)
+        targets (bool): require and pack ``y``. (default: ``True``)
+
+    Raises:
+        DataError: for an empty list, a graph without ``x`` or ``y``, or
+            graphs whose feature widths or edge fields disagree.
+    """
+
+    def __init__(
+        self,
+        graphs: Sequence[Data],
+        where: str = "graphs",
+        targets: bool = True,
+    ) -> None:
+        if len(graphs) == 0:
+            raise DataError(f"{where} is empty; give at least one graph.")
+        _check_graphs(graphs, where, targets)
+        self.num_graphs = len(graphs)
+        self.num_nodes = torch.tensor([g.x.size(0) for g in graphs])
+        self.num_edges = torch.tensor([g.edge_index.size(1) for g in graphs])
+        self.node_ptr = _cumsum0(self.num_nodes)
+        self.edge_ptr = _cumsum0(self.num_edges)
+        self.x = torch.cat([g.x for g in graphs])
+        self.edge_index = torch.cat([g.edge_index for g in graphs], 1).long()
+        self.edge_attr = _cat_optional(graphs, "edge_attr")
+        self.edge_weight = _cat_optional(graphs, "edge_weight")
+        self.y = _graph_targets(graphs) if targets else None
+
+    def select(self, order: Tensor) -> GraphBatch:
+        """The graphs ``order`` (in that order) as one batch."""
+        counts, edge_counts = self.num_nodes[order], self.num_edges[order]
+        node_idx = _ranges(self.node_ptr[order], counts)
+        edge_idx = _ranges(self.edge_ptr[order], edge_counts)
+        ptr = _cumsum0(counts)
+        shift = ptr[:-1].repeat_interleave(edge_counts)
+        edge_index = self.edge_index[:, edge_idx] + shift  # [2, num_edges]
+        batch = torch.arange(order.numel()).repeat_interleave(counts)
+        return GraphBatch(
+            self.x[node_idx], edge_index, batch,
+            None if self.y is None else self.y[order],
+            int(order.numel()), ptr,
+            None if self.edge_attr is None else self.edge_attr[edge_idx],
+            None if self.edge_weight is None else self.edge_weight[edge_idx],
+        )
+
+    def batches(self, order: Tensor, batch_size: int) -> list[GraphBatch]:
+        """Consecutive batches of ``batch_size`` graphs along ``order``."""
+        return [self.select(part) for part in order.split(batch_size)]
+
+    def chunks(self, batch_size: int) -> list[GraphBatch]:
+        """All graphs in input order, in batches of ``batch_size``."""
+        return self.batches(torch.arange(self.num_graphs), batch_size)
+
+
+def _cumsum0(counts: Tensor) -> Tensor:
+    return torch.cat([counts.new_zeros(1), counts.cumsum(0)])
+
+
+def _ranges(starts: Tensor, counts: Tensor) -> Tensor:
+    """Concatenate ``arange(s, s + c)`` for each start ``s``, count ``c``."""
+    offsets = (starts - _cumsum0(counts)[:-1]).repeat_interleave(counts)
+    return torch.arange(offsets.numel()) + offsets
+
+
+def _cat_optional(graphs: Sequence[Data], key: str) -> Tensor | None:
+    values = [getattr(g, key, None) for g in graphs]
+    if all(v is None for v in values):
+        return None
+    return torch.cat(values)
+
+
+def _graph_targets(graphs: Sequence[Data]) -> Tensor:
+    y = torch.cat([g.y.reshape(1, -1) for g in graphs])  # [num_graphs, T]
+    return y.view(-1) if y.size(1) == 1 else y
+
+
+def _check_graphs(
+    graphs: Sequence[Data], where: str, targets: bool = True
+) -> None:
+    width = None
+    for i, g in enumerate(graphs):
+        x = getattr(g, "x", None)
+        if x is None or x.dim() != 2:
+            raise DataError(
+                f"{where}[{i}] has no node feature matrix x; give every "
+                "graph features (e.g. one-hot degree for unlabelled "
+                "graphs).", field="x")
+        if width is None:
+            width = x.size(1)
+        if x.size(1) != width:
+            raise DataError(
+                f"{where}[{i}] has {x.size(1)} node features but "
+                f"{where}[0] has {width}; all graphs need the same width.",
+                field="x")
+        if targets and getattr(g, "y", None) is None:
+            raise DataError(f"{where}[{i}] has no target y.", field="y")
+    for key in ("edge_attr", "edge_weight"):
+        has = [getattr(g, key, None) is not None for g in graphs]
+        if any(has) and not all(has):
+            raise DataError(
+                f"{where}[{has.index(False)}] has no {key} while other "
+                f"graphs do; give every graph {key} (shape [0, D] when it "
+                "has no edges) or none.", field=key)
+
+
+class Task:
+    """Base class of everything :func:`~gnnkit.train.fit.fit` can drive.
+
+    Attributes:
+        monitor (str): history key selecting the best epoch, e.g.
+            ``"val_accuracy"``; :meth:`validate` returns it without the
+            ``"val_"`` prefix.
+        mode (str): ``"max"`` if larger ``monitor`` values are better,
+            ``"min"`` otherwise.
+    """
+
+    monitor: str = "val_loss"
+    mode: str = "min"
+
+    def train_batches(self, generator: torch.Generator) -> Iterable[Any]:
+        """The batches of one epoch, shuffled with ``generator``."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement train_batches()."
+        )
+
+    def loss(self, model: nn.Module, batch: Any) -> Tensor:
+        """The scalar training loss of ``model`` on ``batch``."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement loss()."
+        )
+
+    def validate(self, model: nn.Module) -> dict[str, float]:
+        """Metrics on the validation data, including ``"loss"``.
+
+        :func:`fit` calls this in eval mode under ``torch.inference_mode``
+        and stores each value as ``"val_<name>"`` in the history.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement validate()."
+        )
+
+
+class TargetScaler:
+    """Standardises regression targets with the training mean and std.
+
+    Args:
+        mean (Tensor): per-target mean ``[T]``.
+        std (Tensor): per-target standard deviation ``[T]``.
+    """
+
+    def __init__(self, mean: Tensor, std: Tensor) -> None:
+        self.mean = mean.float()
+        self.std = torch.where(std > 0, std, torch.ones_like(std)).float()
+
+    @classmethod
+    def fit(cls, y: Tensor) -> "TargetScaler":
+        """Fit on targets ``[n, T]`` (or ``[n]``)."""
+        y = y.float().view(y.size(0), -1)
+        return cls(y.mean(0), y.std(0, unbiased=False))
+
+    def transform(self, y: Tensor) -> Tensor:
+        """Original units to standardised units."""
+        return (y - self.mean) / self.std
+
+    def inverse_transform(self, y: Tensor) -> Tensor:
+        """Standardised units (model outputs) to original units."""
+        return y * self.std + self.mean
+
+    def to_dict(self) -> dict[str, list[float]]:
+        """JSON-able form, for saving beside a model."""
+        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @classmethod
+    def from_dict(cls, state: dict[str, list[float]]) -> "TargetScaler":
+        """Rebuild from :meth:`to_dict`."""
+        return cls(torch.tensor(state["mean"]), torch.tensor(state["std"]))
+
+    def __repr__(self) -> str:
+        return f"TargetScaler(mean={self.mean.tolist()}, " \
+            f"std={self.std.tolist()})"
+
+
+def forward_batch(model: nn.Module, batch: GraphBatch | Data) -> Tensor:
+    """Call ``model`` on a batch, passing edge inputs it declares it uses.
+
+    ``edge_attr`` is left out for a model whose ``edge_dim`` is ``None``
+    and ``edge_weight`` for one with ``supports_edge_weight = False``, so
+    datasets with edge features train models that ignore them silently.
+    """
+    edge_attr = getattr(batch, "edge_attr", None)
+    if getattr(model, "edge_dim", 0) is None:
+        edge_attr = None
+    edge_weight = getattr(batch, "edge_weight", None)
+    if not getattr(model, "supports_edge_weight", True):
+        edge_weight = None
+    num_graphs = getattr(batch, "num_graphs", None)
+    return model(batch.x, batch.edge_index, getattr(batch, "batch", None),
+                 edge_attr=edge_attr, edge_weight=edge_weight,
+                 num_graphs=num_graphs)
+
+
+class GraphTask(Task):
+    """Graph classification or regression on mini-batches of graphs.
+
+    The training graphs are packed once; each epoch draws shuffled
+    mini-batches by tensor indexing instead of re-collating ``Data``
+    objects, and validation runs on batches collated once.
+
+    Args:
+        train_graphs (list[Data]): training graphs (``y`` of shape
+            ``[1]`` or ``[1, T]``); a ``GraphDataset`` works too.
+        val_graphs (list[Data]): validation graphs.
+        task (str): ``"classification"`` (cross-entropy, monitor
+            ``val_accuracy``) or ``"regression"`` (MSE on standardised
+            targets, monitor ``val_rmse`` in original units).
+        batch_size (int): graphs per training batch. (default: ``32``)
+        target_scaler (TargetScaler, optional): regression scaler
+            (default: fitted on ``train_graphs``).
+
+    Raises:
+        DataError: when graphs lack ``x`` or ``y`` or the targets do not
+            fit the task.
+    """
+
+    def __init__(
+        self,
+        train_graphs: Sequence[Data],
+        val_graphs: Sequence[Data],
+        *,
+        task: str = "classification",
+        batch_size: int = 32,
+        target_scaler: TargetScaler | None = None,
+    ) -> None:
+        self.kind = _check_kind(task)
+        self.batch_size = int(batch_size)
+        self.train = PackedGraphs(_graphs(train_graphs), "train_graphs")
+        self.val = PackedGraphs(_graphs(val_graphs), "val_graphs")
+        self.target_scaler = None
+        if self.kind == "regression":
+            self.target_scaler = target_scaler or TargetScaler.fit(
+                self.train.y)
+            self.monitor, self.mode = "val_rmse", "min"
+        else:
+            _check_class_targets(self.train.y, "train_graphs")
+            _check_class_targets(self.val.y, "val_graphs")
+            self.monitor, self.mode = "val_accuracy", "max"
+        self.val_batches = self.val.chunks(512)
+
+    def train_batches(self, generator: torch.Generator) -> list[GraphBatch]:
+        """Shuffled mini-batches of ``batch_size`` training graphs."""
+        order = torch.randperm(self.train.num_graphs, generator=generator)
+        return self.train.batches(order, self.batch_size)
+
+    def loss(self, model: nn.Module, batch: GraphBatch) -> Tensor:
+        """Cross-entropy, or MSE on standardised targets."""
+        return _loss(self, forward_batch(model, batch), batch.y)
+
+    def validate(self, model: nn.Module) -> dict[str, float]:
+        """``loss`` and ``accuracy`` (classification) or ``rmse`` and
+        ``mae`` in original units (regression)."""
+        out = torch.cat([forward_batch(model, b) for b in self.val_batches])
+        return _metrics(self, out, self.val.y)
+
+
+class NodeTask(Task):
+    """Node classification or regression on one graph, full batch.
+
+    Args:
+        data (Data): the graph; ``y`` has one entry (or row) per node.
+        train_index (Tensor): training nodes (indices or a bool mask).
+        val_index (Tensor): validation nodes (indices or a bool mask).
+        task (str): ``"classification"`` or ``"regression"``.
+        target_scaler (TargetScaler, optional): regression scaler
+            (default: fitted on the training nodes).
+    """
+
+    def __init__(
+        self,
+        data: Data,
+        train_index: Tensor | Sequence[int],
+        val_index: Tensor | Sequence[int],
+        *,
+        task: str = "classification",
+        target_scaler: TargetScaler | None = None,
+    ) -> None:
+        self.kind = _check_kind(task)
+        self.data = data
+        self.train_index = _as_index(train_index, data.num_nodes)
+        self.val_index = _as_index(val_index, data.num_nodes)
+        if getattr(data, "y", None) is None:
+            raise DataError("the graph has no node targets y.", field="y")
+        self.target_scaler = None
+        if self.kind == "regression":
+            self.target_scaler = target_scaler or TargetScaler.fit(
+                data.y[self.train_index])
+            self.monitor, self.mode = "val_rmse", "min"
+        else:
+            _check_class_targets(data.y, "data")
+            self.monitor, self.mode = "val_accuracy", "max"
+
+    def train_batches(self, generator: torch.Generator) -> list[Data]:
+        """One full-graph batch per epoch."""
+        return [self.data]
+
+    def loss(self, model: nn.Module, batch: Data) -> Tensor:
+        """Loss over the training nodes."""
+        out = forward_batch(model, batch)
+        return _loss(self, out[self.train_index], batch.y[self.train_index])
+
+    def validate(self, model: nn.Module) -> dict[str, float]:
+        """Metrics over the validation nodes."""
+        out = forward_batch(model, self.data)[self.val_index]
+        return _metrics(self, out, self.data.y[self.val_index])
+
+
+def _loss(task: GraphTask | NodeTask, out: Tensor, y: Tensor) -> Tensor:
+    if task.kind == "classification":
+        return F.cross_entropy(out, y.view(-1).long())
+    target = task.target_scaler.transform(y.float().view(out.shape))
+    return F.mse_loss(out, target)
+
+
+def _metrics(
+    task: GraphTask | NodeTask, out: Tensor, y: Tensor
+) -> dict[str, float]:
+    loss = _loss(task, out, y)
+    if task.kind == "classification":
+        correct = (out.argmax(-1) == y.view(-1)).float().mean()
+        return {"loss": float(loss), "accuracy": float(correct)}
+    error = task.target_scaler.inverse_transform(out) - y.float().view(
+        out.shape)
+    return {"loss": float(loss), "rmse": float(error.pow(2).mean().sqrt()),
+            "mae": float(error.abs().mean())}
+
+
+def _check_kind(task: str) -> str:
+    if task not in KINDS:
+        raise ValueError(
+            f"task must be 'classification' or 'regression' (got {task!r})."
+        )
+    return task
+
+
+def _graphs(graphs: Any) -> list[Data]:
+    return list(getattr(graphs, "graphs", graphs))
+
+
+def _check_class_targets(y: Tensor, where: str) -> None:
+    if y.is_floating_point() and not torch.equal(y, y.round()):
+        raise DataError(
+            f"{where}: classification needs integer class ids in y "
+            "(got fractional values); use task='regression' for "
+            "continuous targets.", field="y",
+        )
+    if y.numel() and int(y.min()) < 0:
+        raise DataError(
+            f"{where}: class ids in y must be >= 0 (got {int(y.min())}); "
+            "re-index labels to 0..C-1.", field="y",
+        )
+
+
+def _as_index(index: Tensor | Sequence[int], num_nodes: int) -> Tensor:
+    index = torch.as_tensor(index)
+    if index.dtype == torch.bool:
+        return index.nonzero().view(-1)
+    return index.long().view(-1)
