@@ -16,6 +16,7 @@ def atomic_write_bytes(path: str | os.PathLike, payload: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
+        os.chmod(tmp_name, 0o666 & ~_umask())
         with os.fdopen(handle, "wb") as tmp:
             tmp.write(payload)
             tmp.flush()
@@ -25,6 +26,13 @@ def atomic_write_bytes(path: str | os.PathLike, payload: bytes) -> Path:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

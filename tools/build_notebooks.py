@@ -31,10 +31,9 @@ BADGE = (
 INSTALL = f"""\
 # On Colab or a fresh machine: install gnnkit only when it is missing.
 try:
-    import gnnkit
+    import gnnkit  # noqa: F401
 except ImportError:
     %pip install --quiet "gnnkit @ git+https://github.com/{REPO}"
-    import gnnkit
 """
 
 

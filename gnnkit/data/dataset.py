@@ -1,5 +1,8 @@
-"""The container every gnnkit reader returns: PyG ``Data`` graphs plus the
-original ids, label names and texts a user needs to read results back."""
+"""The container every gnnkit reader returns.
+
+PyG ``Data`` graphs plus the original ids, label names and texts a user
+needs to read results back.
+"""
 
 from __future__ import annotations
 
@@ -124,10 +127,13 @@ class GraphDataset:
             classes=self.classes,
             graph_ids=[self.graph_ids[i] for i in pick],
             node_ids=[self.node_ids[i] for i in pick],
-            texts=None if self.texts is None else [self.texts[i] for i in pick],
-            graph_texts=None
-            if self.graph_texts is None
-            else [self.graph_texts[i] for i in pick],
+            texts=_pick(self.texts, pick),
+            graph_texts=_pick(self.graph_texts, pick),
             feature_names=self.feature_names,
             meta=dict(self.meta),
         )
+
+
+def _pick(values: list | None, pick: list[int]) -> list | None:
+    """``values`` at the positions ``pick`` (``None`` stays ``None``)."""
+    return None if values is None else [values[i] for i in pick]

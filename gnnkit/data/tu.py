@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 import torch
 
 from gnnkit.data.dataset import GraphDataset
@@ -25,6 +23,7 @@ from gnnkit.data.features import (
     one_hot_degree,
     split_graphs,
 )
+from gnnkit.data.table_io import read_numeric
 from gnnkit.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -45,6 +44,7 @@ def read_tu(
     degree_features: bool | Literal["auto"] = "auto",
     max_degree: int | None = None,
     allow_empty: bool = False,
+    dedupe_edges: bool = True,
 ) -> GraphDataset:
     """Read a TU dataset for graph classification.
 
@@ -60,7 +60,12 @@ def read_tu(
     ``d`` distinct out-neighbours, and the width is the largest degree in the
     dataset plus one (or ``max_degree + 1``, larger degrees clipped).
 
-    Edges are kept exactly as the file lists them (directed rows).
+    Edges are directed rows in file order. A row that repeats an earlier
+    ``(row, col)`` pair is dropped by default (the IMDB files list every
+    edge twice), keeping the first occurrence and its edge features; the
+    number dropped is in ``meta["duplicate_edges_removed"]``. PyG's
+    ``TUDataset`` also removes them, though it sorts the edges, sums the
+    features of repeats and drops self-loops, which gnnkit keeps.
     ``node_ids`` holds the TU global 1-based node ids and ``graph_ids`` the
     TU 1-based graph ids.
 
@@ -77,6 +82,8 @@ def read_tu(
         max_degree (int, optional): clip degrees at this value.
         allow_empty (bool): accept graphs without nodes (default:
             ``False``: a :class:`DataError` names the graph).
+        dedupe_edges (bool): drop repeated ``(row, col)`` rows; ``False``
+            keeps every row of ``DS_A.txt`` (default: ``True``).
 
     Returns:
         GraphDataset: graph-level dataset named ``DS``.
@@ -88,15 +95,18 @@ def read_tu(
     """
     raw, name = _locate(Path(folder), name)
     files = {k: raw / f"{name}_{k}.txt" for k in REQUIRED + OPTIONAL}
-    edges = _read_numeric(files["A"], integer=True, columns=2)
-    indicator = _read_numeric(
+    edges = read_numeric(files["A"], integer=True, columns=2)
+    indicator = read_numeric(
         files["graph_indicator"], integer=True, columns=1
     )[:, 0]
-    labels = _read_numeric(files["graph_labels"], integer=False, columns=1)
+    labels = read_numeric(files["graph_labels"], integer=False, columns=1)
     node_graph = _node_graphs(indicator, len(labels), files)
     edge_index = _edge_index(edges, node_graph, files["A"])
     x, x_names = _node_features(files, len(indicator))
     edge_attr, e_names = _edge_features(files, len(edges))
+    edge_index, edge_attr, removed = _drop_duplicates(
+        edge_index, edge_attr, dedupe_edges, files["A"]
+    )
     graphs, order = split_graphs(
         node_graph, edge_index, len(labels), x=x, edge_attr=edge_attr
     )
@@ -104,23 +114,35 @@ def read_tu(
         graphs, lambda i: str(i + 1), allow_empty, files["graph_indicator"]
     )
     x_names = _finish_features(graphs, x_names, degree_features, max_degree)
-    y, classes = encode_labels(_label_values(labels[:, 0]))
-    for graph, target in zip(graphs, torch.from_numpy(y)):
-        graph.y = target.view(1)
-    node_ids = (order + 1).tolist()
-    counts = [g.num_nodes for g in graphs]
-    starts = np.concatenate([[0], np.cumsum(counts)]).tolist()
+    classes = _set_targets(graphs, labels[:, 0])
     logger.debug("read %d TU graphs from %s", len(graphs), raw)
+    meta = {"source": "tu", "path": str(raw), "edge_feature_names": e_names,
+            "duplicate_edges_removed": removed}
     return GraphDataset(
         graphs=graphs,
         level="graph",
         name=name,
         classes=classes,
         graph_ids=list(range(1, len(graphs) + 1)),
-        node_ids=[node_ids[a:b] for a, b in zip(starts, starts[1:])],
+        node_ids=_node_ids(graphs, order),
         feature_names=x_names,
-        meta={"source": "tu", "path": str(raw), "edge_feature_names": e_names},
+        meta=meta,
     )
+
+
+def _set_targets(graphs: list, raw_labels: np.ndarray) -> list:
+    """Give each graph its re-indexed label ``y``; return the classes."""
+    y, classes = encode_labels(_label_values(raw_labels))
+    for graph, target in zip(graphs, torch.from_numpy(y)):
+        graph.y = target.view(1)
+    return classes
+
+
+def _node_ids(graphs: list, order: np.ndarray) -> list[list[int]]:
+    """TU 1-based global node ids, per graph."""
+    node_ids = (order + 1).tolist()
+    starts = np.cumsum([0] + [g.num_nodes for g in graphs]).tolist()
+    return [node_ids[a:b] for a, b in zip(starts, starts[1:])]
 
 
 def _locate(folder: Path, name: str | None) -> tuple[Path, str]:
@@ -155,78 +177,6 @@ def _locate(folder: Path, name: str | None) -> tuple[Path, str]:
             path=raw,
         )
     return raw, name
-
-
-def _read_numeric(
-    path: Path, integer: bool, columns: int | None
-) -> np.ndarray:
-    """Read a comma-separated numeric TU file into a 2-D array."""
-    try:
-        frame = pd.read_csv(
-            path,
-            header=None,
-            sep=",",
-            skipinitialspace=True,
-            skip_blank_lines=False,
-        )
-    except pd.errors.EmptyDataError:
-        return np.zeros((0, columns or 1), dtype=np.int64)
-    except pd.errors.ParserError as err:
-        found = re.search(r"line (\d+)", str(err))
-        raise DataError(
-            f"wrong number of comma-separated values ({err}).",
-            path=path,
-            line=int(found.group(1)) if found else None,
-        ) from None
-    frame = _drop_trailing_blank(frame)
-    if columns is not None and frame.shape[1] != columns:
-        raise DataError(
-            f"expected {columns} comma-separated value(s) per line, found "
-            f"{frame.shape[1]}.",
-            path=path,
-            line=1,
-        )
-    return _to_numbers(frame, path, integer)
-
-
-def _drop_trailing_blank(frame: pd.DataFrame) -> pd.DataFrame:
-    """Remove all-empty rows at the end of a file."""
-    filled = frame.notna().any(axis=1).to_numpy()
-    last = len(filled) - int(np.argmax(filled[::-1])) if filled.any() else 0
-    return frame.iloc[:last]
-
-
-def _to_numbers(frame: pd.DataFrame, path: Path, integer: bool) -> np.ndarray:
-    """Convert every column to numbers, naming the first bad line."""
-    out = []
-    for col in frame.columns:
-        column = frame[col]
-        if pd.api.types.is_integer_dtype(column.dtype):
-            out.append(column.to_numpy(dtype=np.int64))
-            continue
-        if not pd.api.types.is_numeric_dtype(column.dtype):
-            column = pd.to_numeric(column.str.strip(), errors="coerce")
-        values = column.to_numpy(dtype=np.float64, na_value=np.nan)
-        bad = np.isnan(values)
-        if integer:
-            bad |= ~np.isnan(values) & (values != np.round(values))
-        if bad.any():
-            row = int(np.argmax(bad))
-            kind = "an integer" if integer else "a number"
-            raise DataError(
-                f"value {_raw(frame[col].iloc[row])!r} in column "
-                f"{col + 1} is not {kind}.",
-                path=path,
-                line=row + 1,
-                field=f"column {col + 1}",
-            )
-        out.append(values.astype(np.int64) if integer else values)
-    return np.stack(out, axis=1)
-
-
-def _raw(value: object) -> str:
-    """A cell as the user wrote it ('' for an empty line)."""
-    return "" if pd.isna(value) else str(value).strip()
 
 
 def _node_graphs(
@@ -274,6 +224,38 @@ def _edge_index(
     return edge_index
 
 
+def _drop_duplicates(
+    edge_index: np.ndarray,
+    edge_attr: torch.Tensor | None,
+    enabled: bool,
+    path: Path,
+) -> tuple[np.ndarray, torch.Tensor | None, int]:
+    """Keep the first of each repeated ``(row, col)`` edge row.
+
+    Both ends of an edge lie in one graph, so global duplicates are the
+    per-graph duplicates.
+    """
+    if not enabled or edge_index.shape[1] == 0:
+        return edge_index, edge_attr, 0
+    num_nodes = int(edge_index.max()) + 1
+    keys = edge_index[0] * num_nodes + edge_index[1]
+    order = np.argsort(keys, kind="stable")  # first occurrence leads
+    ordered = keys[order]
+    first = np.concatenate([[True], ordered[1:] != ordered[:-1]])
+    keep = np.zeros(len(keys), dtype=bool)
+    keep[order[first]] = True
+    removed = int(len(keys) - keep.sum())
+    if not removed:
+        return edge_index, edge_attr, 0
+    logger.info(
+        "dropped %d duplicate edge rows of %s (dedupe_edges=False keeps "
+        "them)", removed, path,
+    )
+    if edge_attr is not None:
+        edge_attr = edge_attr[torch.from_numpy(keep)]
+    return edge_index[:, keep], edge_attr, removed
+
+
 def _optional(
     files: dict[str, Path], key: str, count: int, against: str
 ) -> np.ndarray | None:
@@ -281,7 +263,7 @@ def _optional(
     path = files[key]
     if not path.exists():
         return None
-    values = _read_numeric(path, integer=key.endswith("labels"), columns=None)
+    values = read_numeric(path, integer=key.endswith("labels"), columns=None)
     if len(values) != count:
         raise DataError(
             f"{path.name} has {len(values)} lines but {files[against].name} "

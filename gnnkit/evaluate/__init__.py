@@ -1,0 +1,1 @@
+"""Metrics, splits, cross-validation, comparisons and the main experiment."""

@@ -17,6 +17,7 @@ from rdkit.Chem.Scaffolds import MurckoScaffold
 from gnnkit.data.dataset import GraphDataset
 from gnnkit.data.molecules import parse_smiles
 from gnnkit.errors import DataError
+from gnnkit.evaluate import splits
 
 
 class SplitIndex(NamedTuple):
@@ -135,14 +136,18 @@ def scaffold_split(
 
 
 def random_split(
-    num_items: int,
+    data: int | Sequence[str] | GraphDataset,
     frac: Sequence[float] = (0.8, 0.1, 0.1),
     seed: int = 0,
 ) -> SplitIndex:
-    """Split ``num_items`` items at random into train, validation and test.
+    """Split molecules at random (MoleculeNet's "random" split).
+
+    A thin wrapper of :func:`gnnkit.evaluate.splits.random_split` that
+    returns a :class:`SplitIndex` like :func:`scaffold_split`.
 
     Args:
-        num_items (int): number of molecules (or graphs).
+        data (int, list[str] or GraphDataset): the number of molecules,
+            or the molecules themselves.
         frac (tuple, optional): train, validation and test fractions
             (default: ``(0.8, 0.1, 0.1)``).
         seed (int, optional): random seed (default: ``0``).
@@ -150,11 +155,6 @@ def random_split(
     Returns:
         SplitIndex: ``train``, ``val`` and ``test`` index tensors.
     """
-    train_cut, val_cut = _sizes(num_items, frac)
-    generator = torch.Generator().manual_seed(seed)
-    perm = torch.randperm(num_items, generator=generator)
-    return SplitIndex(
-        perm[:train_cut].sort().values,
-        perm[train_cut:val_cut].sort().values,
-        perm[val_cut:].sort().values,
-    )
+    num_items = data if isinstance(data, int) else len(data)
+    _sizes(num_items, frac)
+    return SplitIndex(*splits.random_split(num_items, tuple(frac), seed))

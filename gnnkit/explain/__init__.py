@@ -1,0 +1,1 @@
+"""Why a prediction was made: Captum and PyG attributions, attention, token attributions, checks."""

@@ -69,6 +69,8 @@ class ExplainableModel(nn.Module):
         self.level = level
         self.apply_sigmoid = apply_sigmoid
         self.accepts = _accepted_args(model)
+        # PyG's Explainer restores the wrapper's mode onto the model.
+        self.train(model.training)
         if level == "graph" and "batch" not in self.accepts:
             raise ModelError(
                 f"{type(model).__name__}.forward takes no 'batch' argument, "
@@ -133,6 +135,23 @@ def _accepted_args(model: nn.Module) -> set[str]:
 def message_passing_layers(model: nn.Module) -> list[MessagePassing]:
     """The message-passing layers of ``model``, in registration order."""
     return [m for m in model.modules() if isinstance(m, MessagePassing)]
+
+
+def reset_edge_masks(model: nn.Module) -> None:
+    """Remove explainer edge masks from every layer of ``model``.
+
+    GNNExplainer registers each layer's ``_edge_mask`` as a parameter and
+    PyG's ``clear_masks`` leaves the registration behind, so a later
+    Captum explanation would wrap its mask in a fresh parameter and get no
+    gradient. This clears the registration too.
+    """
+    for layer in message_passing_layers(model):
+        layer._parameters.pop("_edge_mask", None)
+        layer._edge_mask = None
+        layer._loop_mask = None
+        layer._apply_sigmoid = True
+        if layer.explain:
+            layer.explain = None
 
 
 def receptive_hops(model: nn.Module) -> tuple[int, int]:

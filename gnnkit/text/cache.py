@@ -13,7 +13,7 @@ import os
 import uuid
 import warnings
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 from safetensors import safe_open
@@ -165,3 +165,40 @@ class EmbeddingCache:
             shard.unlink(missing_ok=True)
         self._index, self._shards = None, {}
         self.hits = self.misses = 0
+
+
+def state_digest(state: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over the names and raw bytes of a model's state dict."""
+    digest = hashlib.sha256()
+    for name, tensor in state.items():
+        flat = tensor.detach().cpu().contiguous().view(-1)
+        digest.update(name.encode())
+        digest.update(flat.view(torch.uint8).numpy())
+    return digest.hexdigest()
+
+
+def files_digest(folder: str | os.PathLike) -> str:
+    """SHA-256 over the names, sizes and times of a folder's weight files."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(folder).iterdir()):
+        if path.suffix in (".safetensors", ".bin", ".pt", ".json"):
+            stat = path.stat()
+            digest.update(f"{path.name}|{stat.st_size}|{stat.st_mtime_ns}"
+                          .encode())
+    return digest.hexdigest()
+
+
+def resolve_cache(cache: Any) -> EmbeddingCache | None:
+    """An ``EmbeddingCache`` from a cache, a folder, ``True`` or ``None``."""
+    if cache is None or cache is False:
+        return None
+    if cache is True:
+        return EmbeddingCache()
+    if isinstance(cache, EmbeddingCache):
+        return cache
+    if isinstance(cache, (str, os.PathLike)):
+        return EmbeddingCache(Path(cache))
+    raise TypeError(
+        "cache must be an EmbeddingCache, a folder path, True or None "
+        f"(got {type(cache).__name__})."
+    )

@@ -9,9 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
-import math
 import os
-from pathlib import Path
 from typing import Any, Sequence
 
 import torch
@@ -20,8 +18,15 @@ from tqdm.auto import tqdm
 
 from gnnkit.data.dataset import GraphDataset
 from gnnkit.errors import DataError, ModelError
-from gnnkit.text.cache import EmbeddingCache
+from gnnkit.text.cache import (
+    EmbeddingCache,
+    files_digest,
+    resolve_cache,
+    state_digest,
+)
 from gnnkit.text.tokens import (
+    check_texts,
+    text_names,
     token_lengths,
     truncation_report,
     usable_length,
@@ -105,13 +110,14 @@ def load_lm(
         tokenizer = AutoTokenizer.from_pretrained(name)
         model = auto.from_pretrained(name, **kwargs)
     except (OSError, ValueError, KeyError) as err:
+        if os.path.isdir(name):
+            raise ModelError(
+                f"Could not load the model in folder {name!r}: "
+                f"{str(err).splitlines()[0]}. Check that it holds the "
+                "weights and tokenizer files save_pretrained() wrote."
+            ) from err
         raise _unreachable(name, err) from err
     return model, tokenizer
-
-
-def _tensor_bytes(tensor: Tensor):
-    flat = tensor.detach().cpu().contiguous().view(-1)
-    return flat.view(torch.uint8).numpy()
 
 
 def _pool(hidden: Tensor, attention_mask: Tensor, pooling: str) -> Tensor:
@@ -176,7 +182,8 @@ class TextEncoder(nn.Module):
                 "Pass model and tokenizer together, or neither (got only "
                 f"the {'model' if tokenizer is None else 'tokenizer'})."
             )
-        if model is None:
+        loaded = model is None
+        if loaded:
             model, tokenizer = load_lm(name_or_path)
             name_or_path = name_or_path or default_model_path()
         self.lm = model
@@ -191,6 +198,10 @@ class TextEncoder(nn.Module):
         self.out_channels = int(model.config.hidden_size)
         self._digest_key: tuple | None = None
         self._digest = ""
+        if loaded and os.path.isdir(self.name_or_path):
+            # Untouched since loading: the weight files identify the model.
+            self._digest_key = self._state_key(self.lm.state_dict())
+            self._digest = files_digest(self.name_or_path)
         self.eval()  # as from_pretrained leaves the model
 
     def _effective_length(self, requested: int | None) -> int:
@@ -200,12 +211,7 @@ class TextEncoder(nn.Module):
         if requested < 2:
             raise ValueError(f"max_length must be >= 2 (got {requested}).")
         if requested > usable:
-            log.info(
-                "max_length=%d exceeds the usable length of %s; using %d.",
-                requested,
-                self.name_or_path,
-                usable,
-            )
+            log.info("max_length=%d capped at %d", requested, usable)
         return min(int(requested), usable)
 
     def __repr__(self) -> str:
@@ -224,19 +230,19 @@ class TextEncoder(nn.Module):
         """SHA-256 of the model's weights, recomputed only after a change.
 
         Parameters bump their version counter when trained or loaded in
-        place, so a fine-tuned model never reuses a frozen one's cache.
+        place, so a fine-tuned model never reuses a frozen one's cache. A
+        model untouched since loading from a folder is identified by its
+        weight files (name, size, modification time) instead.
         """
         state = self.lm.state_dict()
-        key = tuple(
-            (name, t.data_ptr(), t._version) for name, t in state.items()
-        )
+        key = self._state_key(state)
         if key != self._digest_key:
-            digest = hashlib.sha256()
-            for name, tensor in state.items():
-                digest.update(name.encode())
-                digest.update(_tensor_bytes(tensor))
-            self._digest_key, self._digest = key, digest.hexdigest()
+            self._digest_key, self._digest = key, state_digest(state)
         return self._digest
+
+    @staticmethod
+    def _state_key(state: dict[str, Tensor]) -> tuple:
+        return tuple((k, t.data_ptr(), t._version) for k, t in state.items())
 
     @property
     def identity(self) -> str:
@@ -345,10 +351,10 @@ class TextEncoder(nn.Module):
             DataError: if texts are missing and ``missing="error"``, or a
                 text is not a string.
         """
-        texts = _check_texts(texts, node_ids, missing)
-        names = _names(node_ids, len(texts))
+        texts = check_texts(texts, node_ids, missing)
+        names = text_names(node_ids, len(texts))
         out = torch.empty(len(texts), self.out_channels)
-        store = _resolve_cache(cache)
+        store = resolve_cache(cache)
         todo = list(range(len(texts)))
         if store is not None:
             identity = self.identity
@@ -397,81 +403,9 @@ class TextEncoder(nn.Module):
         return out
 
     def _encode_batch(self, texts: list[str]) -> Tensor:
-        batch = self.tokenizer(
-            texts,
-            padding=True,
-            truncation=True,
-            max_length=self.max_length,
-            return_tensors="pt",
-        ).to(self.device)
+        batch = self.tokenize(texts, warn=False).to(self.device)
         pooled = self(batch["input_ids"], batch["attention_mask"])
         return pooled.float().cpu()  # [batch, out_channels]
-
-
-def _names(node_ids: Sequence[Any] | None, n: int) -> list[str]:
-    if node_ids is None:
-        return [f"text {i}" for i in range(n)]
-    if len(node_ids) != n:
-        raise ValueError(
-            f"node_ids has {len(node_ids)} entries but there are {n} texts; "
-            "pass one id per text."
-        )
-    return [str(i) for i in node_ids]
-
-
-def _is_missing(text: Any) -> bool:
-    return text is None or (isinstance(text, float) and math.isnan(text))
-
-
-def _check_texts(
-    texts: Sequence[Any], node_ids: Sequence[Any] | None, missing: str
-) -> list[str]:
-    if missing not in ("error", "empty"):
-        raise ValueError(
-            f"missing must be 'error' or 'empty' (got {missing!r})."
-        )
-    texts = list(texts)
-    names = _names(node_ids, len(texts))
-    for name, text in zip(names, texts):
-        if not _is_missing(text) and not isinstance(text, str):
-            raise DataError(
-                f"the text of {name} has type {type(text).__name__} "
-                f"(got {text!r}); node texts must be strings or None.",
-                field="text",
-            )
-    absent = [i for i, text in enumerate(texts) if _is_missing(text)]
-    if absent:
-        _report_missing([names[i] for i in absent], len(texts), missing)
-    return ["" if _is_missing(text) else text for text in texts]
-
-
-def _report_missing(names: list[str], total: int, missing: str) -> None:
-    import warnings
-
-    listed = ", ".join(names[:20]) + (" ..." if len(names) > 20 else "")
-    what = f"{len(names)} of {total} node texts are missing: {listed}"
-    if missing == "error":
-        raise DataError(
-            f"{what}. Fill them in, drop those nodes, or pass "
-            "missing='empty' to encode them as empty text.",
-            field="text",
-        )
-    warnings.warn(f"{what}; encoding them as empty text.", stacklevel=4)
-
-
-def _resolve_cache(cache: Any) -> EmbeddingCache | None:
-    if cache is None or cache is False:
-        return None
-    if cache is True:
-        return EmbeddingCache()
-    if isinstance(cache, EmbeddingCache):
-        return cache
-    if isinstance(cache, (str, os.PathLike)):
-        return EmbeddingCache(Path(cache))
-    raise TypeError(
-        "cache must be an EmbeddingCache, a folder path, True or None "
-        f"(got {type(cache).__name__})."
-    )
 
 
 def encode_dataset(

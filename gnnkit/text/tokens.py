@@ -6,9 +6,12 @@ limits (BERT/RoBERTa, transformers issue #2446).
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Sequence
+
+from gnnkit.errors import DataError
 
 # Families whose position ids start after the padding index
 # (RoBERTa: ``padding_idx + 1``), so two positions are never usable.
@@ -169,3 +172,74 @@ def warn_truncation(report: TruncationReport, stacklevel: int = 3) -> None:
     """Issue one ``UserWarning`` for ``report`` if any text was cut."""
     if report:
         warnings.warn(report.message(), UserWarning, stacklevel=stacklevel)
+
+
+def text_names(node_ids: Sequence[Any] | None, n: int) -> list[str]:
+    """Names of ``n`` texts in messages: their node ids, else ``text i``."""
+    if node_ids is None:
+        return [f"text {i}" for i in range(n)]
+    if len(node_ids) != n:
+        raise ValueError(
+            f"node_ids has {len(node_ids)} entries but there are {n} texts; "
+            "pass one id per text."
+        )
+    return [str(i) for i in node_ids]
+
+
+def _is_missing(text: Any) -> bool:
+    return text is None or (isinstance(text, float) and math.isnan(text))
+
+
+def check_texts(
+    texts: Sequence[Any],
+    node_ids: Sequence[Any] | None = None,
+    missing: str = "error",
+) -> list[str]:
+    """Validate node texts and apply the missing-text policy.
+
+    ``None`` or NaN marks a missing text; strings such as ``"NA"``,
+    ``"None"``, ``"null"`` or ``""`` are ordinary texts.
+
+    Args:
+        texts (Sequence): one text per node.
+        node_ids (Sequence, optional): ids naming texts in messages.
+        missing (str, optional): ``"error"`` raises on missing texts,
+            ``"empty"`` replaces them with ``""`` and warns once
+            (default: ``"error"``).
+
+    Returns:
+        list[str]: the texts, missing ones as ``""``.
+
+    Raises:
+        DataError: if texts are missing under ``"error"`` or a text is
+            neither a string nor missing.
+    """
+    if missing not in ("error", "empty"):
+        raise ValueError(
+            f"missing must be 'error' or 'empty' (got {missing!r})."
+        )
+    texts = list(texts)
+    names = text_names(node_ids, len(texts))
+    for name, text in zip(names, texts):
+        if not _is_missing(text) and not isinstance(text, str):
+            raise DataError(
+                f"the text of {name} has type {type(text).__name__} "
+                f"(got {text!r}); node texts must be strings or None.",
+                field="text",
+            )
+    absent = [i for i, text in enumerate(texts) if _is_missing(text)]
+    if absent:
+        _report_missing([names[i] for i in absent], len(texts), missing)
+    return ["" if _is_missing(text) else text for text in texts]
+
+
+def _report_missing(names: list[str], total: int, missing: str) -> None:
+    listed = ", ".join(names[:20]) + (" ..." if len(names) > 20 else "")
+    what = f"{len(names)} of {total} node texts are missing: {listed}"
+    if missing == "error":
+        raise DataError(
+            f"{what}. Fill them in, drop those nodes, or pass "
+            "missing='empty' to encode them as empty text.",
+            field="text",
+        )
+    warnings.warn(f"{what}; encoding them as empty text.", stacklevel=4)

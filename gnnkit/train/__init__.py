@@ -1,0 +1,1 @@
+"""The one fit loop and the tasks it drives."""

@@ -105,10 +105,11 @@ class _Loop:
         self.mode = mode
         self.generator = torch.Generator().manual_seed(config.seed)
         _freeze(model, config.freeze)
-        self.optimizer, self.warmups = _optimizer(model, config)
+        self.optimizer, self.warmups = build_optimizer(model, config)
         self.scheduler = None
         self.last_lr = config.lr
         self.best_state: dict[str, torch.Tensor] | None = None
+        self.best_loss: float | None = None
 
     def run(self) -> FitResult:
         start = time.perf_counter()
@@ -192,13 +193,21 @@ class _Loop:
         score = record[monitor]
         if score is None or not math.isfinite(score):
             return
-        best = self.result.best_score
-        better = best is None or (score > best if self.mode == "max"
-                                  else score < best)
-        if better:
+        if self.improves(score, record):
             self.result.best_score, self.result.best_epoch = score, epoch
             self.best_state = {k: v.detach().clone() for k, v in
                                self.model.state_dict().items()}
+            self.best_loss = record.get("val_loss")
+
+    def improves(self, score: float, record: dict[str, Any]) -> bool:
+        """Better score, or an equal score with a lower ``val_loss``."""
+        best = self.result.best_score
+        if best is None:
+            return True
+        if score == best:
+            loss, best_loss = record.get("val_loss"), self.best_loss
+            return None not in (loss, best_loss) and loss < best_loss
+        return score > best if self.mode == "max" else score < best
 
 
 def _freeze(model: nn.Module, prefixes: Iterable[str]) -> None:
@@ -216,9 +225,15 @@ def _freeze(model: nn.Module, prefixes: Iterable[str]) -> None:
                 param.requires_grad_(False)
 
 
-def _optimizer(
+def build_optimizer(
     model: nn.Module, config: TrainConfig
 ) -> tuple[torch.optim.Optimizer, list[float]]:
+    """The optimizer :func:`fit` uses, with one group per
+    ``config.param_groups`` entry (first: the remaining parameters).
+
+    Returns:
+        tuple: the optimizer and each group's warm-up length in epochs.
+    """
     groups = _param_groups(model, config)
     warmups = [g.pop("warmup_epochs", config.warmup_epochs) for g in groups]
     if config.optimizer == "sgd":

@@ -1,0 +1,1 @@
+"""Plotly figures, ipywidget dashboards and the HTML report."""

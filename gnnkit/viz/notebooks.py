@@ -1,8 +1,8 @@
 """Run the numbered teaching notebooks headless (nbclient) and export HTML.
 
 Also measures notebooks against the style bars (markdown per code cell,
-code cell lengths) and checks a learner's exercise answers in a cell, as
-CS224W's Colabs do.
+code cell lengths), checks a learner's exercise answers in a cell, as
+CS224W's Colabs do, and cuts the small graphs the notebooks teach on.
 """
 
 from __future__ import annotations
@@ -16,7 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+import torch
+from torch_geometric.utils import k_hop_subgraph
+
 from gnnkit._io import atomic_write_text
+from gnnkit.data.dataset import GraphDataset
 
 logger = logging.getLogger(__name__)
 
@@ -360,6 +364,64 @@ def _matches(answer: Any, expected: Any, atol: float) -> bool:
         except (TypeError, ValueError):
             return False
     return answer == expected
+
+
+def node_subgraph(
+    dataset: GraphDataset, seeds: Sequence[int], hops: int = 2
+) -> GraphDataset:
+    """The part of a node-level dataset within ``hops`` of ``seeds``.
+
+    Notebooks use it to train language models on a few hundred nodes of a
+    large text-attributed graph. Node features, labels, edge fields,
+    original ids and texts of the kept nodes are carried over, in the
+    original node order, and edges among them are kept.
+
+    Args:
+        dataset (GraphDataset): a node-level dataset (one graph).
+        seeds (sequence of int): node positions to start from.
+        hops (int): neighbourhood radius (default: ``2``).
+
+    Returns:
+        GraphDataset: the induced subgraph, named ``"<name>-<n>"``.
+
+    Raises:
+        ValueError: for a graph-level dataset or a seed out of range.
+    """
+    if dataset.level != "node":
+        raise ValueError(
+            f"node_subgraph() needs a node-level dataset (got level="
+            f"{dataset.level!r}); use dataset.subset() to pick graphs."
+        )
+    graph = dataset.graphs[0]
+    seeds = torch.as_tensor(list(seeds), dtype=torch.long)
+    if (
+        seeds.numel() == 0
+        or int(seeds.max()) >= graph.num_nodes
+        or int(seeds.min()) < 0
+    ):
+        raise ValueError(
+            f"seeds must be node positions in [0, {graph.num_nodes}) "
+            f"(got {seeds.tolist()})."
+        )
+    nodes, _, _, _ = k_hop_subgraph(
+        seeds, hops, graph.edge_index, num_nodes=graph.num_nodes
+    )
+    keep = nodes.tolist()  # sorted positions
+    texts = (
+        None
+        if dataset.texts is None
+        else [[dataset.texts[0][i] for i in keep]]
+    )
+    return GraphDataset(
+        graphs=[graph.subgraph(nodes)],
+        level="node",
+        name=f"{dataset.name}-{len(keep)}",
+        classes=dataset.classes,
+        node_ids=[[dataset.node_ids[0][i] for i in keep]],
+        texts=texts,
+        feature_names=dataset.feature_names,
+        meta=dict(dataset.meta),
+    )
 
 
 def _table(rows: dict[str, float], directory: Path) -> list[str]:

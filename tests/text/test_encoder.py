@@ -62,6 +62,14 @@ def test_load_lm_folder_without_config_raises(tmp_path):
         load_lm(tmp_path)
 
 
+def test_load_lm_folder_without_weights_raises(tiny_paths, tmp_path):
+    (tmp_path / "config.json").write_text(
+        (tiny_paths["bert"] / "config.json").read_text()
+    )
+    with pytest.raises(ModelError, match="Could not load the model in"):
+        load_lm(tmp_path)
+
+
 def test_load_lm_bad_task_raises():
     with pytest.raises(ValueError, match="task must be one of"):
         load_lm(task="token-classification")
@@ -215,6 +223,11 @@ def test_identity_tracks_pooling_length_and_weights(tiny_paths):
     with torch.no_grad():
         encoder.lm.pooler.dense.bias.add_(1.0)
     assert encoder.identity != identity
+    other, tokenizer = load_lm(tiny_paths["bert"])
+    given = TextEncoder("tiny", model=other, tokenizer=tokenizer)
+    with torch.no_grad():
+        other.pooler.dense.bias.add_(1.0)
+    assert given.identity.split("|")[2] == encoder.identity.split("|")[2]
 
 
 def test_encode_dataset_replaces_x(tiny_paths):
@@ -262,3 +275,21 @@ def test_minilm_matches_sentence_transformers(minilm):
     ours = torch.nn.functional.normalize(ours, dim=-1)
     assert ours.shape == (3, 384)
     assert torch.allclose(ours, theirs, atol=1e-4)
+
+
+def test_encode_dataset_c10_through_csv_reader(tiny_paths):
+    from gnnkit.data.tables import read_csv_graph
+
+    edges, nodes = CASES / "C10" / "edges.csv", CASES / "C10" / "nodes.csv"
+    with pytest.raises(DataError, match="n2, n5"):
+        read_csv_graph(edges, nodes, text="text")
+    with pytest.warns(UserWarning, match="n2, n5"):
+        dataset = read_csv_graph(edges, nodes, text="text",
+                                 missing_text="empty")
+    encoder = TextEncoder(tiny_paths["bert"])
+    x = encode_dataset(dataset, encoder, progress_bar=False).graphs[0].x
+    assert x.shape == (7, 32)
+    assert torch.allclose(x[2], x[5], atol=1e-6)
+    assert not torch.allclose(x[2], x[3], atol=1e-3)
+    literal = encoder.encode(["NA", "None", "null"], progress_bar=False)
+    assert torch.allclose(x[[3, 4, 6]], literal, atol=1e-5)

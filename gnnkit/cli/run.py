@@ -1,0 +1,181 @@
+"""``gnnkit run``: the main job. Read a dataset, cross-validate a model
+beside a baseline, keep the trained model and write metrics and a report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from gnnkit._io import atomic_write_json
+from gnnkit.data.dataset import GraphDataset
+from gnnkit.data.shipped import load_dataset
+from gnnkit.data.summary import summarize, summary_table
+from gnnkit.evaluate.experiment import Experiment, run_experiment
+from gnnkit.models.persist import save_model
+from gnnkit.viz.report import format_value
+
+MODELS = ("gin", "gcn", "gat", "sage", "mlp")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``run`` and its options."""
+    parser = subparsers.add_parser(
+        "run", help="train, cross-validate and report on a dataset",
+        description="Cross-validate a GNN (with an MLP baseline on the same "
+        "folds), save the model trained on all data, write metrics.json "
+        "and report.html.",
+    )  # fmt: skip
+    add_data_options(parser)
+    parser.add_argument("--model", default="gin", choices=MODELS,
+                        help="GNN backbone (default: gin)")
+    parser.add_argument("--task", default="auto", choices=("auto", "link"),
+                        help="'link' runs link prediction (default: the "
+                        "dataset's own task)")
+    parser.add_argument("--mode", default="gnn",
+                        choices=("gnn", "cascade", "joint", "lm"),
+                        help="for graphs with node text: how the language "
+                        "model is used (default: gnn)")
+    parser.add_argument("--lm-strategy", default="lora",
+                        help="LM strategy of --mode joint: frozen, top-k, "
+                        "full, lora, prefix (default: lora)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="maximum epochs (default: 150)")
+    parser.add_argument("--folds", type=int, default=10,
+                        help="cross-validation folds (default: 10)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--hidden", type=int, default=None,
+                        help="hidden channels (default: 64)")
+    parser.add_argument("--layers", type=int, default=None,
+                        help="message-passing layers")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="skip the MLP baseline")
+    parser.add_argument("--out", default=None,
+                        help="output folder (default: runs/<dataset>-<model>)")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="hide progress bars")
+    return parser
+
+
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    """Options naming a dataset: a shipped name, a TU folder or tables."""
+    parser.add_argument("--dataset", default="MUTAG",
+                        help="shipped name, TU folder, or edge table "
+                        "(.csv/.tsv/.jsonl, optionally .gz) (default: MUTAG)")
+    group = parser.add_argument_group("CSV tables")
+    group.add_argument("--nodes", help="node table for an edge table")
+    group.add_argument("--graphs", help="graph table (graph id, label)")
+    group.add_argument("--source", help="edge source column")
+    group.add_argument("--target", help="edge target column")
+    group.add_argument("--node-id", help="node id column")
+    group.add_argument("--label", help="label column")
+    group.add_argument("--text", help="node text column")
+    group.add_argument("--graph-id", help="graph id column (graph tasks)")
+    group.add_argument("--directed", action="store_true",
+                       help="keep edges one-way")
+    group.add_argument("--encoding", help="file encoding, e.g. latin-1")
+
+
+def read_data(args: argparse.Namespace) -> GraphDataset:
+    """Load the dataset named by the data options."""
+    names = ("nodes", "graphs", "source", "target", "node_id", "label",
+             "text", "graph_id", "encoding")  # fmt: skip
+    options = {n: getattr(args, n) for n in names if getattr(args, n)}
+    if args.directed:
+        options["directed"] = True
+    return load_dataset(args.dataset, **options)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the job the options describe and print a summary."""
+    if args.task == "link":
+        from gnnkit.cli.link import run_link
+
+        return run_link(args)
+    dataset = read_data(args)
+    if dataset.level == "node":
+        from gnnkit.cli.compare import run_node_mode
+
+        return run_node_mode(args, dataset)
+    return run_graph_job(args, dataset)
+
+
+def run_graph_job(args: argparse.Namespace, dataset: GraphDataset) -> int:
+    """Cross-validate, save and report on a graph-level dataset."""
+    out = Path(args.out or f"runs/{dataset.name}-{args.model}")
+    summary = summarize(dataset)
+    print(summary_table(summary))
+    model_kwargs = {
+        k: v for k, v in (("hidden_channels", args.hidden),
+                          ("num_layers", args.layers)) if v is not None
+    }  # fmt: skip
+    experiment = run_experiment(
+        dataset, args.model, folds=args.folds, seed=args.seed,
+        epochs=args.epochs, model_kwargs=model_kwargs or None,
+        baseline=None if args.no_baseline else "mlp",
+        progress_bar=not args.no_progress,
+    )  # fmt: skip
+    write_outputs(out, experiment, summary)
+    print_results(experiment, out)
+    return 0
+
+
+def write_outputs(
+    out: Path, experiment: Experiment, summary: dict[str, Any]
+) -> None:
+    """metrics.json, the trained model and report.html under ``out``."""
+    from gnnkit.viz.run_report import build_run_report
+
+    dataset = experiment.dataset
+    metrics = experiment.metrics()
+    metrics["summary"] = summary
+    atomic_write_json(out / "metrics.json", metrics)
+    save_model(out / "model", experiment.model, classes=dataset.classes,
+               extra=model_extra(experiment))  # fmt: skip
+    build_run_report(experiment, summary).write(out / "report.html")
+
+
+def model_extra(experiment: Experiment) -> dict[str, Any]:
+    """What predicting on new files needs beside the weights."""
+    dataset = experiment.dataset
+    extra: dict[str, Any] = {
+        "dataset": dataset.name,
+        "level": dataset.level,
+        "task": dataset.task,
+        "feature_names": dataset.feature_names,
+        "source": dataset.meta.get("source"),
+    }
+    degree = [n for n in dataset.feature_names or [] if n.startswith("degree=")]
+    if degree:
+        extra["max_degree"] = len(degree) - 1
+    scaler = getattr(experiment.model, "target_scaler", None)
+    if scaler is not None:
+        extra["target_scaler"] = scaler.to_dict()
+    return extra
+
+
+def print_results(experiment: Experiment, out: Path) -> None:
+    """A short table of mean ± std per model, and where the files are."""
+    metrics = experiment.metrics()
+    rows = [(metrics["model"], metrics)]
+    if "baseline" in metrics:
+        rows.append((metrics["baseline"]["model"], metrics["baseline"]))
+    names = experiment.metric_names
+    print()
+    print(f"{'model':<8}" + "".join(f"{n:>22}" for n in names))
+    for model, table in rows:
+        cells = "".join(f"{_cell(table[n]):>22}" for n in names)
+        print(f"{model:<8}{cells}")
+    print(f"\n{len(experiment.cv.folds)}-fold CV on {metrics['dataset']} in "
+          f"{metrics['wall_seconds']:.1f} s")
+    print(f"report:  {out / 'report.html'}")
+    print(f"metrics: {out / 'metrics.json'}")
+    print(f"model:   {out / 'model'}")
+    sys.stdout.flush()
+
+
+def _cell(entry: dict[str, Any]) -> str:
+    if entry["mean"] is None:
+        return "undefined"
+    return f"{format_value(entry['mean'])} ± {format_value(entry['std'])}"

@@ -1,0 +1,316 @@
+"""The modes :func:`~gnnkit.evaluate.compare.compare` runs, one trainer each.
+
+A mode name says how text becomes a prediction: ``cascade_<gnn>`` (frozen,
+cached LM embeddings as node features), ``tfidf_<gnn>``, ``hybrid_<gnn>``
+(LM embeddings beside TF-IDF), ``mlp_lm``/``mlp_tfidf`` (no edges),
+``joint_<strategy>[_<gnn>]`` (LM and GNN trained end to end) and ``lm``
+(the LM alone on each node's text).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch_geometric.data import Data
+
+from gnnkit.data.dataset import GraphDataset
+from gnnkit.models.backbones import build_model
+from gnnkit.models.fusion import LMGNN
+from gnnkit.models.lm_classifier import LMNodeClassifier, TextNodeTask
+from gnnkit.models.peft_strategies import count_parameters
+from gnnkit.text.encoder import TextEncoder, encode_dataset
+from gnnkit.train.config import TrainConfig
+from gnnkit.train.fit import FitResult, fit
+from gnnkit.train.joint import JointSettings, train_joint
+from gnnkit.train.predict import predict
+from gnnkit.train.tasks import NodeTask
+
+BACKBONES = ("gcn", "sage", "gat", "gin", "mlp")
+FEATURES = {"cascade": "lm", "tfidf": "tfidf", "hybrid": "hybrid",
+            "gnn": "x"}
+
+Split = tuple[Tensor, Tensor, Tensor]
+
+
+@dataclass(frozen=True)
+class Mode:
+    """A parsed mode name.
+
+    Attributes:
+        name (str): as given, e.g. ``"cascade_sage"``.
+        kind (str): ``"features"``, ``"joint"`` or ``"lm"``.
+        features (str, optional): ``"lm"``, ``"tfidf"``, ``"hybrid"`` or
+            ``"x"`` (the dataset's own node features).
+        backbone (str): GNN (or ``"mlp"``) name.
+        strategy (str, optional): LM strategy of a joint mode.
+    """
+
+    name: str
+    kind: str
+    features: str | None = None
+    backbone: str = "gcn"
+    strategy: str | None = None
+
+    @property
+    def needs_text(self) -> bool:
+        """Whether the mode reads node texts."""
+        return self.features != "x"
+
+
+@dataclass
+class ModeRun:
+    """One trained mode.
+
+    Attributes:
+        fit (FitResult): the training history (epoch chosen on
+            validation).
+        test_logits (Tensor): logits of the test nodes ``[n_test, C]``.
+        trainable_parameters (int): parameters that trained.
+        model (nn.Module): the trained model.
+        features (Tensor, optional): the node features a feature mode
+            used ``[num_nodes, F]``.
+    """
+
+    fit: FitResult
+    test_logits: Tensor
+    trainable_parameters: int
+    model: nn.Module
+    features: Tensor | None = None
+
+
+def parse_mode(name: str) -> Mode:
+    """Read a mode name such as ``"cascade_gcn"`` or ``"joint_top-2"``.
+
+    Raises:
+        ValueError: for a name outside the grammar, listing it.
+    """
+    if name == "lm":
+        return Mode(name, "lm")
+    match = re.fullmatch(r"joint_(frozen|full|lora|prefix|top-?\d+)"
+                         r"(?:_(\w+))?", name)
+    if match:
+        backbone = match.group(2) or "gcn"
+        if backbone in BACKBONES:
+            return Mode(name, "joint", "lm", backbone, match.group(1))
+    prefix, _, rest = name.partition("_")
+    if prefix == "mlp" and rest in ("lm", "tfidf", "hybrid", "x"):
+        return Mode(name, "features", rest, "mlp")
+    if prefix in FEATURES and rest in BACKBONES:
+        return Mode(name, "features", FEATURES[prefix], rest)
+    raise ValueError(
+        f"Unknown mode {name!r}. Modes are 'lm', 'cascade_<gnn>', "
+        "'tfidf_<gnn>', 'hybrid_<gnn>', 'gnn_<gnn>' (the dataset's own "
+        "features), 'mlp_lm', 'mlp_tfidf' and "
+        "'joint_<strategy>[_<gnn>]' with <gnn> one of "
+        f"{list(BACKBONES)} and <strategy> one of frozen, top-<k>, full, "
+        "lora, prefix."
+    )
+
+
+@dataclass
+class CompareSettings:
+    """Model and training settings of :func:`compare`.
+
+    Args:
+        hidden_channels (int): GNN/MLP width. (default: ``128``)
+        num_layers (int): layers. (default: ``2``)
+        dropout (float): dropout. (default: ``0.5``)
+        lr (float): learning rate of feature modes. (default: ``1e-2``)
+        weight_decay (float): weight decay. (default: ``5e-4``)
+        epochs (int): maximum epochs of feature modes. (default: ``300``)
+        patience (int): early-stopping patience. (default: ``50``)
+        tfidf_features (int): TF-IDF vocabulary size. (default: ``3000``)
+        lm (str, optional): LM name or folder (default: the shipped
+            all-MiniLM-L6-v2).
+        pooling (str): pooling of cascade embeddings. (default: ``"mean"``)
+        max_length (int): tokens per text for cascade embeddings.
+            (default: ``256``)
+        cache (optional): embedding cache (folder, ``EmbeddingCache``,
+            ``True`` for ``.gnnkit_cache/`` or ``None``).
+            (default: ``True``)
+        joint (JointSettings): settings of ``joint_*`` modes.
+        lm_max_length (int): tokens per text of the ``lm`` mode.
+            (default: ``128``)
+        lm_epochs (int): epochs of the ``lm`` mode. (default: ``3``)
+        lm_lr (float): learning rate of the ``lm`` mode.
+            (default: ``5e-5``)
+        lm_batch_size (int): texts per step of the ``lm`` mode.
+            (default: ``16``)
+        progress_bar (bool): show progress bars. (default: ``False``)
+    """
+
+    hidden_channels: int = 128
+    num_layers: int = 2
+    dropout: float = 0.5
+    lr: float = 1e-2
+    weight_decay: float = 5e-4
+    epochs: int = 300
+    patience: int = 50
+    tfidf_features: int = 3000
+    lm: str | None = None
+    pooling: str = "mean"
+    max_length: int = 256
+    cache: Any = True
+    joint: JointSettings = field(default_factory=JointSettings)
+    lm_max_length: int = 128
+    lm_epochs: int = 3
+    lm_lr: float = 5e-5
+    lm_batch_size: int = 16
+    progress_bar: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able copy."""
+        out = dataclasses.asdict(self)
+        out["joint"] = self.joint.to_dict()
+        out["cache"] = None if self.cache is None else str(self.cache)
+        return out
+
+    def gnn(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`build_model`."""
+        return {"hidden_channels": self.hidden_channels,
+                "num_layers": self.num_layers, "dropout": self.dropout}
+
+
+class FeatureStore:
+    """Node features of a dataset, each computed once.
+
+    ``"lm"`` are cached LM embeddings, ``"tfidf"`` TF-IDF vectors of the
+    texts, ``"hybrid"`` both, each row-normalised, side by side, and
+    ``"x"`` the dataset's own features.
+
+    Args:
+        dataset (GraphDataset): the dataset with node texts.
+        settings (CompareSettings): encoder and TF-IDF settings.
+    """
+
+    def __init__(self, dataset: GraphDataset,
+                 settings: CompareSettings) -> None:
+        self.dataset, self.settings = dataset, settings
+        texts = dataset.texts[0] if dataset.texts else []
+        self.texts = ["" if t is None else t for t in texts]
+        self._store: dict[str, torch.Tensor] = {}
+
+    def get(self, kind: str) -> torch.Tensor:
+        """The ``[num_nodes, F]`` features of ``kind``."""
+        if kind not in self._store:
+            self._store[kind] = getattr(self, f"_{kind}")()
+        return self._store[kind]
+
+    def _x(self) -> torch.Tensor:
+        return self.dataset.graphs[0].x.float()
+
+    def _lm(self) -> torch.Tensor:
+        s = self.settings
+        encoder = TextEncoder(s.lm, pooling=s.pooling,
+                              max_length=s.max_length)
+        encoded = encode_dataset(self.dataset, encoder, cache=s.cache,
+                                 progress_bar=s.progress_bar)
+        return encoded.graphs[0].x
+
+    def _tfidf(self) -> torch.Tensor:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        vectorizer = TfidfVectorizer(
+            max_features=self.settings.tfidf_features, sublinear_tf=True,
+            stop_words="english")
+        matrix = vectorizer.fit_transform(self.texts)
+        return torch.tensor(matrix.toarray(), dtype=torch.float)
+
+    def _hybrid(self) -> torch.Tensor:
+        return torch.cat([F.normalize(self.get("lm"), dim=1),
+                          F.normalize(self.get("tfidf"), dim=1)], dim=1)
+
+
+
+
+def _run_features(mode: Mode, dataset: GraphDataset, features: FeatureStore,
+                  part: Split, seed: int,
+                  settings: CompareSettings) -> ModeRun:
+    graph = dataset.graphs[0]
+    x = features.get(mode.features)
+    data = Data(x=x, edge_index=graph.edge_index, y=graph.y.view(-1),
+                num_nodes=x.size(0))
+    torch.manual_seed(seed)
+    model = build_model(mode.backbone, x.size(1), dataset.num_classes,
+                        level="node", **settings.gnn())
+    config = TrainConfig(
+        lr=settings.lr, weight_decay=settings.weight_decay,
+        epochs=settings.epochs, patience=settings.patience,
+        schedule="constant", seed=seed, progress_bar=settings.progress_bar)
+    fitted = fit(model, NodeTask(data, part[0], part[1]), config)
+    logits = predict(model, data)[part[2]]
+    return ModeRun(fitted, logits, count_parameters(model), model, x)
+
+
+def _run_joint(mode: Mode, dataset: GraphDataset, features: FeatureStore,
+               part: Split, seed: int,
+               settings: CompareSettings) -> ModeRun:
+    joint = settings.joint
+    torch.manual_seed(seed)
+    encoder = TextEncoder(settings.lm, pooling=settings.pooling,
+                          max_length=joint.max_length)
+    model = LMGNN(encoder, dataset.num_classes, gnn=mode.backbone,
+                  strategy=mode.strategy, classes=dataset.classes,
+                  hidden_channels=joint.hidden_channels,
+                  num_layers=joint.num_layers, dropout=joint.dropout)
+    fitted, task = train_joint(
+        model, dataset.graphs[0], features.texts, part[0], part[1], joint,
+        node_ids=dataset.node_ids[0], seed=seed,
+        progress_bar=settings.progress_bar)
+    model.eval()
+    with torch.no_grad():
+        logits = task.node_logits(model)[part[2]]
+    size = model.trainable_parameters()["total"]
+    return ModeRun(fitted, logits, size, model)
+
+
+def _run_lm(mode: Mode, dataset: GraphDataset, features: FeatureStore,
+            part: Split, seed: int, settings: CompareSettings) -> ModeRun:
+    torch.manual_seed(seed)
+    model = LMNodeClassifier(settings.lm, dataset.num_classes,
+                             max_length=settings.lm_max_length)
+    task = TextNodeTask(
+        features.texts, dataset.y, part[0], part[1],
+        tokenizer=model.tokenizer, max_length=model.max_length,
+        batch_size=settings.lm_batch_size, node_ids=dataset.node_ids[0])
+    config = TrainConfig(
+        lr=settings.lm_lr, weight_decay=0.01, epochs=settings.lm_epochs,
+        warmup_epochs=0.1 * settings.lm_epochs, schedule="linear",
+        grad_clip=1.0, seed=seed, progress_bar=settings.progress_bar)
+    fitted = fit(model, task, config)
+    test_texts = [features.texts[i] for i in part[2].tolist()]
+    logits = model.predict_logits(test_texts)
+    return ModeRun(fitted, logits, count_parameters(model), model)
+
+
+def run_mode(
+    mode: Mode,
+    dataset: GraphDataset,
+    features: FeatureStore,
+    split: Split,
+    seed: int,
+    settings: CompareSettings,
+) -> ModeRun:
+    """Train one mode on ``split`` and score its test nodes once.
+
+    Args:
+        mode (Mode): the parsed mode.
+        dataset (GraphDataset): the node classification dataset.
+        features (FeatureStore): the shared node features.
+        split (tuple of Tensor): ``(train, val, test)`` node indices.
+        seed (int): seed of initialisation and training.
+        settings (CompareSettings): the settings.
+
+    Returns:
+        ModeRun: the fit (epoch chosen on validation), the test logits,
+        the trainable parameter count and the model.
+    """
+    runner = {"features": _run_features, "joint": _run_joint,
+              "lm": _run_lm}[mode.kind]
+    return runner(mode, dataset, features, split, seed, settings)

@@ -1,0 +1,354 @@
+"""The language model alone: a sequence classifier over texts.
+
+Classifies node texts, or graphs rendered as text (SMILES or a node and
+edge list). Uses ``AutoModelForSequenceClassification`` (BERT, Devlin et
+al., 2019) and trains with gnnkit's one fit loop through :class:`TextNodeTask`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch_geometric.data import Data
+from torch_geometric.utils import coalesce, is_undirected
+
+from gnnkit.data.dataset import GraphDataset
+from gnnkit.errors import DataError
+from gnnkit.text.encoder import load_lm
+from gnnkit.text.tokens import (
+    check_texts,
+    token_lengths,
+    truncation_report,
+    usable_length,
+    warn_truncation,
+)
+from gnnkit.train.tasks import Task
+
+
+class LMNodeClassifier(nn.Module):
+    """A pretrained LM with a classification head on each node's text.
+
+    Args:
+        name_or_path (str or Path, optional): Hub name or local folder
+            (default: the shipped all-MiniLM-L6-v2, given a new head).
+        num_classes (int): number of classes (default: ``2``).
+        max_length (int, optional): truncation length, capped at the
+            model's usable length (default: ``128``).
+        model (nn.Module, optional): a ready sequence classifier, passed
+            with its ``tokenizer`` instead of loading ``name_or_path``.
+        tokenizer (optional): the tokenizer of ``model``.
+
+    Shapes:
+        - **input:** ``input_ids``, ``attention_mask`` :math:`(n, L)`
+        - **output:** logits :math:`(n, C)`
+
+    Example:
+        >>> model = LMNodeClassifier(num_classes=7)
+        >>> task = TextNodeTask(texts, y, train_idx, val_idx,
+        ...                     tokenizer=model.tokenizer)
+        >>> fit(model, task, TrainConfig(lr=2e-5, epochs=3))
+    """
+
+    kind = "lm_node_classifier"
+
+    def __init__(
+        self,
+        name_or_path: str | os.PathLike | None = None,
+        num_classes: int = 2,
+        *,
+        max_length: int = 128,
+        model: nn.Module | None = None,
+        tokenizer: Any = None,
+    ) -> None:
+        super().__init__()
+        if model is None:
+            model, tokenizer = load_lm(
+                name_or_path,
+                task="sequence-classification",
+                num_labels=num_classes,
+            )
+        self.lm = model
+        self.tokenizer = tokenizer
+        self.num_classes = int(model.config.num_labels)
+        self.max_length = min(
+            int(max_length), usable_length(tokenizer, model.config)
+        )
+        self.config = {
+            "kind": self.kind,
+            "name_or_path": str(name_or_path or model.config._name_or_path),
+            "num_classes": self.num_classes,
+            "max_length": self.max_length,
+        }
+
+    def extra_repr(self) -> str:
+        """Model name, number of classes and truncation length."""
+        return (
+            f"name_or_path={self.config['name_or_path']!r}, "
+            f"num_classes={self.num_classes}, max_length={self.max_length}"
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+    def forward(
+        self,
+        input_ids: Tensor | None,
+        attention_mask: Tensor,
+        inputs_embeds: Tensor | None = None,
+    ) -> Tensor:
+        """Logits ``[n, num_classes]`` of tokenized texts."""
+        if inputs_embeds is not None:
+            input_ids = None
+        out = self.lm(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            inputs_embeds=inputs_embeds,
+        )
+        return out.logits  # [n, num_classes]
+
+    @torch.inference_mode()
+    def predict_logits(
+        self, texts: Sequence[str], *, batch_size: int = 32
+    ) -> Tensor:
+        """Logits of ``texts`` in eval mode (the mode is restored)."""
+        was_training = self.training
+        self.eval()
+        out = []
+        for start in range(0, len(texts), batch_size):
+            batch = self.tokenizer(
+                list(texts[start : start + batch_size]),
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="pt",
+            )
+            out.append(self(batch["input_ids"], batch["attention_mask"]))
+        self.train(was_training)
+        return torch.cat(out) if out else torch.empty(0, self.num_classes)
+
+
+class LMGraphClassifier(LMNodeClassifier):
+    """The LM alone on graph classification ("BERT for graphs").
+
+    Each graph is one text: its SMILES when the dataset has them, else a
+    node and edge list from :func:`graph_to_text`. Train it with
+    :class:`TextGraphTask`.
+    """
+
+    kind = "lm_graph_classifier"
+
+
+def _collate(ids: list[list[int]], pad_id: int) -> dict[str, Tensor]:
+    width = max(len(row) for row in ids)
+    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros(len(ids), width, dtype=torch.long)
+    for i, row in enumerate(ids):
+        input_ids[i, : len(row)] = torch.tensor(row)
+        attention_mask[i, : len(row)] = 1
+    return {"input_ids": input_ids, "attention_mask": attention_mask}
+
+
+class TextNodeTask(Task):
+    """Classify texts (one per node) with cross-entropy, for ``fit``.
+
+    Texts are tokenized once (truncated to ``max_length``, one warning for
+    the texts that are cut); batches are padded to their longest text.
+
+    Args:
+        texts (Sequence[str or None]): one text per node.
+        y (Tensor): class ids ``[num_nodes]``.
+        train_index (Tensor or Sequence[int]): training nodes.
+        val_index (Tensor or Sequence[int]): validation nodes.
+        tokenizer: the classifier's tokenizer.
+        max_length (int): truncation length (default: ``128``).
+        batch_size (int): texts per training batch (default: ``16``).
+        node_ids (Sequence, optional): ids naming texts in messages.
+        missing (str): ``"error"`` or ``"empty"``, as in
+            :meth:`~gnnkit.text.encoder.TextEncoder.encode`.
+
+    Raises:
+        DataError: if texts are missing (``missing="error"``) or ``y``
+            does not have one label per text.
+    """
+
+    monitor = "val_accuracy"
+    mode = "max"
+
+    def __init__(
+        self,
+        texts: Sequence[str | None],
+        y: Tensor,
+        train_index: Tensor | Sequence[int],
+        val_index: Tensor | Sequence[int],
+        *,
+        tokenizer: Any,
+        max_length: int = 128,
+        batch_size: int = 16,
+        node_ids: Sequence[Any] | None = None,
+        missing: str = "error",
+    ) -> None:
+        texts = check_texts(texts, node_ids, missing)
+        self.y = torch.as_tensor(y).long().view(-1)
+        if self.y.numel() != len(texts):
+            raise DataError(
+                f"y has {self.y.numel()} labels but there are {len(texts)} "
+                "texts; give one label per text.",
+                field="y",
+            )
+        self.train_index = torch.as_tensor(train_index).long().view(-1)
+        self.val_index = torch.as_tensor(val_index).long().view(-1)
+        self.batch_size = int(batch_size)
+        self.pad_id = tokenizer.pad_token_id or 0
+        lengths = token_lengths(tokenizer, texts)
+        report = truncation_report(lengths, max_length, node_ids)
+        warn_truncation(report, stacklevel=3)
+        self.ids = tokenizer(
+            texts, truncation=True, max_length=max_length
+        )["input_ids"]
+
+    def _batch(self, index: Tensor) -> dict[str, Tensor]:
+        batch = _collate([self.ids[i] for i in index.tolist()], self.pad_id)
+        batch["labels"] = self.y[index]
+        return batch
+
+    def train_batches(self, generator: torch.Generator) -> list[dict]:
+        """Shuffled batches of ``batch_size`` training texts."""
+        order = torch.randperm(self.train_index.numel(), generator=generator)
+        index = self.train_index[order]
+        return [self._batch(part) for part in index.split(self.batch_size)]
+
+    def loss(self, model: nn.Module, batch: dict[str, Tensor]) -> Tensor:
+        """Cross-entropy of the batch's logits."""
+        logits = model(batch["input_ids"], batch["attention_mask"])
+        return F.cross_entropy(logits, batch["labels"])
+
+    def validate(self, model: nn.Module) -> dict[str, float]:
+        """``loss`` and ``accuracy`` on the validation texts."""
+        parts = self.val_index.split(max(self.batch_size, 64))
+        batches = [self._batch(part) for part in parts]
+        logits = torch.cat(
+            [model(b["input_ids"], b["attention_mask"]) for b in batches]
+        )
+        y = self.y[self.val_index]
+        return {
+            "loss": float(F.cross_entropy(logits, y)),
+            "accuracy": float((logits.argmax(-1) == y).float().mean()),
+        }
+
+
+class TextGraphTask(TextNodeTask):
+    """Classify whole graphs from their text (see :func:`graph_texts`).
+
+    Args:
+        dataset (GraphDataset): a graph-level classification dataset.
+        train_index (Sequence[int]): training graphs.
+        val_index (Sequence[int]): validation graphs.
+        tokenizer: the classifier's tokenizer.
+        **kw: ``max_length`` and ``batch_size`` of :class:`TextNodeTask`.
+    """
+
+    def __init__(
+        self,
+        dataset: GraphDataset,
+        train_index: Tensor | Sequence[int],
+        val_index: Tensor | Sequence[int],
+        *,
+        tokenizer: Any,
+        **kw: Any,
+    ) -> None:
+        if dataset.level != "graph" or dataset.classes is None:
+            raise DataError(
+                f"Dataset '{dataset.name}' is not a graph classification "
+                f"dataset (level={dataset.level!r}, task={dataset.task!r});"
+                " use TextNodeTask for node texts."
+            )
+        super().__init__(
+            graph_texts(dataset),
+            dataset.y,
+            train_index,
+            val_index,
+            tokenizer=tokenizer,
+            node_ids=[str(i) for i in dataset.graph_ids],
+            **kw,
+        )
+
+
+def _node_labels(data: Data, node_names: Sequence[str] | None) -> list:
+    n = data.num_nodes
+    if node_names is not None:
+        if len(node_names) != n:
+            raise ValueError(
+                f"node_names has {len(node_names)} entries for a graph with "
+                f"{n} nodes; give one name per node."
+            )
+        return [str(name) for name in node_names]
+    x = getattr(data, "x", None)
+    one_hot = x is not None and x.dim() == 2 and bool(
+        ((x == 0) | (x == 1)).all() and (x.sum(-1) == 1).all()
+    )
+    if one_hot:
+        return [f"t{int(k)}" for k in x.argmax(-1)]
+    return ["node"] * n
+
+
+def graph_to_text(
+    data: Data,
+    node_names: Sequence[str] | None = None,
+    smiles: str | None = None,
+) -> str:
+    """Render a graph as text a language model can classify.
+
+    Args:
+        data (Data): the graph.
+        node_names (Sequence[str], optional): one name per node (e.g. atom
+            symbols); default: ``t<k>`` for one-hot type ``k`` in ``x``,
+            else ``node``.
+        smiles (str, optional): returned as is when given.
+
+    Returns:
+        str: e.g. ``"3 nodes, 2 edges. nodes: 0 C, 1 C, 2 O. edges: 0-1,
+        1-2."`` (``"i->j"`` for a directed graph).
+
+    Example:
+        >>> graph_to_text(Data(edge_index=torch.tensor([[0], [1]]),
+        ...                    num_nodes=2), ["C", "O"])
+        '2 nodes, 1 edges. nodes: 0 C, 1 O. edges: 0->1.'
+    """
+    if smiles is not None:
+        return smiles
+    names = _node_labels(data, node_names)
+    edge_index = coalesce(data.edge_index, num_nodes=data.num_nodes)
+    undirected = is_undirected(edge_index, num_nodes=data.num_nodes)
+    if undirected:
+        edge_index = edge_index[:, edge_index[0] < edge_index[1]]
+    link = "-" if undirected else "->"
+    edges = [f"{i}{link}{j}" for i, j in edge_index.t().tolist()]
+    nodes = [f"{i} {name}" for i, name in enumerate(names)]
+    return (
+        f"{len(nodes)} nodes, {len(edges)} edges. nodes: "
+        f"{', '.join(nodes)}. edges: {', '.join(edges)}."
+    )
+
+
+def graph_texts(
+    dataset: GraphDataset, node_names: Sequence[Sequence[str]] | None = None
+) -> list[str]:
+    """One text per graph for an LM graph classifier.
+
+    Args:
+        dataset (GraphDataset): a graph-level dataset.
+        node_names (Sequence[Sequence[str]], optional): per graph, one
+            name per node (see :func:`graph_to_text`).
+
+    Returns:
+        list[str]: the dataset's ``graph_texts`` (e.g. SMILES) when
+        present, else :func:`graph_to_text` of each graph.
+    """
+    if dataset.graph_texts is not None:
+        return list(dataset.graph_texts)
+    names = node_names or [None] * len(dataset)
+    return [graph_to_text(g, n) for g, n in zip(dataset.graphs, names)]

@@ -1,0 +1,83 @@
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from gnnkit.cli import main
+from gnnkit.data.shipped import load_dataset
+from gnnkit.models.persist import load_model
+from gnnkit.train.predict import predict
+
+
+@pytest.fixture(scope="module")
+def mutag_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    code = main(["run", "--dataset", "MUTAG", "--folds", "3",
+                 "--epochs", "40", "--out", str(out), "--no-progress"])
+    assert code == 0
+    return out
+
+
+def test_run_mutag_learns_above_majority_rate(mutag_run):
+    metrics = json.loads((mutag_run / "metrics.json").read_text())
+
+    assert metrics["dataset"] == "MUTAG"
+    assert metrics["model"] == "gin"
+    assert metrics["task"] == "graph_classification"
+    assert len(metrics["accuracy"]["per_fold"]) == 3
+    assert metrics["accuracy"]["mean"] > 125 / 188
+    assert metrics["roc_auc"]["n_defined"] == 3
+    assert metrics["baseline"]["model"] == "mlp"
+    assert metrics["wall_seconds"] > 0
+
+
+def test_run_writes_self_contained_report(mutag_run):
+    page = (mutag_run / "report.html").read_text()
+
+    assert page.startswith("<!DOCTYPE html>")
+    assert "Confusion matrix" in page and "Training curves" in page
+    assert "cdn.plot.ly" not in page.split("</script>", 1)[1]
+
+
+def test_predict_in_fresh_process_matches_saved_model(mutag_run, tmp_path):
+    out_csv = tmp_path / "preds.csv"
+    subprocess.run(
+        [sys.executable, "-m", "gnnkit", "predict", "--model",
+         str(mutag_run / "model"), "--input", "data/MUTAG",
+         "--out", str(out_csv)],
+        check=True, capture_output=True,
+    )
+    rows = list(csv.DictReader(out_csv.open()))
+    model, info = load_model(mutag_run / "model")
+    expected = predict(model, load_dataset("MUTAG").graphs).softmax(-1)
+
+    assert len(rows) == 188
+    assert info["classes"] == [-1, 1]
+    got = torch.tensor([[float(r["p(-1)"]), float(r["p(1)"])] for r in rows])
+    assert torch.allclose(got, expected, atol=1e-5)
+    assert {r["prediction"] for r in rows} <= {"-1", "1"}
+
+
+def test_run_bad_path_exits_with_clear_error(capsys):
+    code = main(["run", "--dataset", "no/such/folder"])
+
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "no/such/folder" in err and "shipped datasets" in err
+
+
+def test_run_empty_graph_named_in_error(capsys):
+    code = main(["run", "--dataset", "tests/cases/C08/graphs.json"])
+
+    assert code == 2
+    assert "graph G3 (index 3) has no nodes" in capsys.readouterr().err
+
+
+def test_summary_prints_counts(capsys):
+    assert main(["summary", "--dataset", "MUTAG"]) == 0
+
+    out = capsys.readouterr().out
+    assert "188" in out and "7,442" in out

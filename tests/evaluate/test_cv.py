@@ -1,0 +1,91 @@
+import json
+
+import pytest
+import torch
+from torch_geometric.data import Data
+
+import gnnkit.evaluate.cv as cv
+from gnnkit.data.dataset import GraphDataset
+from gnnkit.data.shipped import load_dataset
+from gnnkit.evaluate.cv import cross_validate
+from gnnkit.train.config import TrainConfig
+from gnnkit.train.predict import predict
+
+FAST = TrainConfig(epochs=3, progress_bar=False)
+
+
+@pytest.fixture(scope="module")
+def mutag():
+    return load_dataset("MUTAG")
+
+
+@pytest.fixture(scope="module")
+def mutag_cv(mutag):
+    return cross_validate(mutag, "gin", folds=3, train_config=FAST,
+                          model_kwargs=dict(hidden_channels=16),
+                          progress_bar=False)
+
+
+def test_cross_validate_folds_partition_dataset(mutag_cv):
+    assert len(mutag_cv.folds) == 3
+    tests = sorted(i for f in mutag_cv.folds for i in f.test_index)
+    assert tests == list(range(188))
+    assert mutag_cv.summary["accuracy"]["n_folds"] == 3
+    assert mutag_cv.model_config["pooling"] == "sum"
+
+
+def test_cross_validate_fold_model_reproduces_scores(mutag, mutag_cv):
+    fold = mutag_cv.folds[1]
+    model = mutag_cv.model(1)
+    probs = predict(model, mutag.subset(fold.test_index)).softmax(-1)
+    assert torch.allclose(probs, torch.tensor(fold.scores), atol=1e-6)
+    assert 1 <= fold.best_epoch <= 3
+
+
+def test_cross_validate_to_dict_is_json(mutag_cv):
+    out = json.loads(json.dumps(mutag_cv.to_dict()))
+    assert out["dataset"] == "MUTAG" and len(out["folds"]) == 3
+    assert 0.0 <= out["pooled_roc_auc"] <= 1.0
+    assert "state_dict" not in out["folds"][0]
+    assert repr(mutag_cv).startswith("CVResult(dataset='MUTAG', "
+                                     "model='gin', folds=3, accuracy=")
+
+
+def test_cross_validate_never_trains_or_validates_on_test(mutag,
+                                                           monkeypatch):
+    seen = []
+
+    class Spy(cv.GraphTask):
+        def __init__(self, train, val, **kwargs):
+            seen.append({id(g) for g in train} | {id(g) for g in val})
+            super().__init__(train, val, **kwargs)
+
+    monkeypatch.setattr(cv, "GraphTask", Spy)
+    result = cross_validate(mutag, "mlp", folds=2, train_config=FAST,
+                            progress_bar=False)
+    for used, fold in zip(seen, result.folds):
+        test_ids = {id(mutag.graphs[i]) for i in fold.test_index}
+        assert used.isdisjoint(test_ids)
+        assert len(used) == 188 - len(test_ids)
+
+
+def test_cross_validate_regression_in_original_units():
+    gen = torch.Generator().manual_seed(0)
+    graphs = []
+    for i in range(20):
+        x = torch.rand(3, 2, generator=gen)
+        graphs.append(Data(x=x, edge_index=torch.tensor([[0, 1], [1, 2]]),
+                           y=torch.tensor([100.0 + 10 * float(x.sum())])))
+    dataset = GraphDataset(graphs, name="toy")
+    result = cross_validate(dataset, "gcn", folds=2, train_config=FAST,
+                            progress_bar=False)
+    fold = result.folds[0]
+    assert result.task == "regression"
+    assert min(fold.y_true) > 100 and min(fold.scores) > 50
+    assert result.summary["rmse"]["n_defined"] == 2
+
+
+def test_cross_validate_rejects_node_level(mutag):
+    node = GraphDataset(mutag.graphs[:1], level="node", name="one")
+    with pytest.raises(ValueError, match="needs a graph-level dataset"):
+        cross_validate(node)
