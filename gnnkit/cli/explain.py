@@ -13,11 +13,8 @@ from gnnkit.data.align import align_features
 from gnnkit.data.dataset import GraphDataset
 from gnnkit.data.shipped import load_dataset
 from gnnkit.errors import DataError
-from gnnkit.explain.attributions import (
-    Attribution,
-    explain_graph,
-    explain_node,
-)
+from gnnkit.explain.attributions import explain_graph, explain_node
+from gnnkit.explain.results import Attribution
 from gnnkit.explain.wrappers import DEFAULT_METHOD, METHODS
 from gnnkit.models.persist import load_model
 from gnnkit.viz.explain_figures import explanation_page, explanation_section

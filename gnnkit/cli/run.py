@@ -146,7 +146,8 @@ def model_extra(experiment: Experiment) -> dict[str, Any]:
         "feature_names": dataset.feature_names,
         "source": dataset.meta.get("source"),
     }
-    degree = [n for n in dataset.feature_names or [] if n.startswith("degree=")]
+    names = dataset.feature_names or []
+    degree = [n for n in names if n.startswith("degree=")]
     if degree:
         extra["max_degree"] = len(degree) - 1
     scaler = getattr(experiment.model, "target_scaler", None)

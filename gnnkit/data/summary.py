@@ -23,7 +23,9 @@ def summarize(dataset: GraphDataset) -> dict[str, Any]:
     distinct undirected edges, self-loops included, is given too. The
     degree of a node is its number of outgoing rows. A duplicate edge is a
     row repeating an earlier ``(u, v)`` of the same graph; an isolated
-    node has no row in or out.
+    node has no row in or out. Duplicates a reader already dropped (see
+    ``read_tu(dedupe_edges=...)``) are counted in
+    ``duplicate_edges_removed``.
 
     Args:
         dataset (GraphDataset): the dataset.
@@ -36,8 +38,9 @@ def summarize(dataset: GraphDataset) -> dict[str, Any]:
         ``class_fractions`` (by class index), ``majority_fraction`` (or
         ``target`` statistics for regression), ``degree`` (mean, median,
         max), ``label_names`` (or ``None``), ``isolated_nodes``,
-        ``self_loops``, ``duplicate_edges`` and ``texts`` (with_text,
-        missing; ``None`` without texts).
+        ``self_loops``, ``duplicate_edges``, ``duplicate_edges_removed``
+        (by the reader; ``None`` if it does not say) and ``texts``
+        (with_text, missing; ``None`` without texts).
 
     Example:
         >>> summarize(load_dataset("MUTAG"))["class_counts"]
@@ -59,6 +62,9 @@ def summarize(dataset: GraphDataset) -> dict[str, Any]:
     }
     out.update(_targets(dataset))
     out.update(_structure(edges, int(sizes.sum())))
+    out["duplicate_edges_removed"] = dataset.meta.get(
+        "duplicate_edges_removed"
+    )
     out["texts"] = _texts(dataset)
     return out
 
@@ -205,9 +211,16 @@ def _rows(s: dict[str, Any]) -> list[tuple[str, str]]:
                    f"max {deg['max']}"),
         ("isolated nodes", str(s["isolated_nodes"])),
         ("self-loops", str(s["self_loops"])),
-        ("duplicate edges", str(s["duplicate_edges"])),
+        ("duplicate edges", _duplicates(s)),
     ]
     if s["texts"] is not None:
         rows.append(("nodes with text", f"{s['texts']['with_text']} "
                                         f"({s['texts']['missing']} missing)"))
     return rows
+
+
+def _duplicates(s: dict[str, Any]) -> str:
+    """Duplicate rows left, and those the reader dropped, if any."""
+    removed = s.get("duplicate_edges_removed")
+    note = f" ({removed:,} removed on reading)" if removed else ""
+    return f"{s['duplicate_edges']:,}{note}"

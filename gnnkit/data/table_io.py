@@ -110,7 +110,10 @@ def _csv_table(text: str, path: Path, sep: str) -> Table:
     """Parse CSV/TSV text with pandas; lines come from the csv module."""
     try:
         frame = pd.read_csv(
-            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+            io.StringIO(text),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
             na_filter=False,
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
@@ -166,11 +169,13 @@ def _jsonl_table(text: str, path: Path) -> Table:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as err:
-            raise DataError(f"not valid JSON ({err.msg}).", path=path,
-                            line=number) from None
+            raise DataError(
+                f"not valid JSON ({err.msg}).", path=path, line=number
+            ) from None
         if not isinstance(record, dict):
-            raise DataError("each line must be a JSON object.", path=path,
-                            line=number)
+            raise DataError(
+                "each line must be a JSON object.", path=path, line=number
+            )
         rows.append(record)
         lines.append(number)
     frame = pd.DataFrame.from_records(rows).astype(object)
@@ -199,9 +204,7 @@ def original_ids(keys: Sequence[str]) -> list[Any]:
     return list(keys)
 
 
-def read_numeric(
-    path: Path, integer: bool, columns: int | None
-) -> np.ndarray:
+def read_numeric(path: Path, integer: bool, columns: int | None) -> np.ndarray:
     """Read a headerless comma-separated numeric file (TU format).
 
     Args:

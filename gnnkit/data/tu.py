@@ -116,8 +116,12 @@ def read_tu(
     x_names = _finish_features(graphs, x_names, degree_features, max_degree)
     classes = _set_targets(graphs, labels[:, 0])
     logger.debug("read %d TU graphs from %s", len(graphs), raw)
-    meta = {"source": "tu", "path": str(raw), "edge_feature_names": e_names,
-            "duplicate_edges_removed": removed}
+    meta = {
+        "source": "tu",
+        "path": str(raw),
+        "edge_feature_names": e_names,
+        "duplicate_edges_removed": removed,
+    }
     return GraphDataset(
         graphs=graphs,
         level="graph",
@@ -248,8 +252,9 @@ def _drop_duplicates(
     if not removed:
         return edge_index, edge_attr, 0
     logger.info(
-        "dropped %d duplicate edge rows of %s (dedupe_edges=False keeps "
-        "them)", removed, path,
+        "dropped %d duplicate edge rows of %s (dedupe_edges=False keeps them)",
+        removed,
+        path,
     )
     if edge_attr is not None:
         edge_attr = edge_attr[torch.from_numpy(keep)]

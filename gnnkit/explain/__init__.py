@@ -1,1 +1,1 @@
-"""Why a prediction was made: Captum and PyG attributions, attention, token attributions, checks."""
+"""Why a prediction was made: attributions, attention, words, checks."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import torch
@@ -20,8 +20,10 @@ from torch_geometric.utils import k_hop_subgraph
 
 from gnnkit.data.dataset import GraphDataset
 from gnnkit.errors import DataError
+from gnnkit.explain.results import FIDELITY_TOPK, Attribution
 from gnnkit.explain.wrappers import (
     DEFAULT_METHOD,
+    ExplainableModel,
     adds_self_loops,
     check_method,
     make_explainer,
@@ -29,125 +31,6 @@ from gnnkit.explain.wrappers import (
     receptive_hops,
     reset_edge_masks,
 )
-
-FIDELITY_TOPK = 0.25
-
-
-@dataclass
-class Attribution:
-    """One explanation, keyed by the user's node ids and edge rows.
-
-    Attributes:
-        method (str): the method that made it.
-        level (str): ``"graph"`` or ``"node"``.
-        item (Any): the explained graph's id or node's original id.
-        target (int or float): the class (or value) explained.
-        prediction (list[float]): the model's output row for the item.
-        node_ids (list): original ids of the reported nodes.
-        node_mask (Tensor): attributions per node and feature ``[n, F]``.
-        edge_index (Tensor): reported edges as positions into
-            ``node_ids`` ``[2, e]``.
-        edge_rows (Tensor): row of each reported edge in the user's edge
-            list of the graph ``[e]``.
-        edge_mask (Tensor, optional): attribution per reported edge
-            ``[e]``; ``None`` for models without message passing.
-        self_loop (Tensor): ``True`` for the user's own self-loops ``[e]``;
-            layers that add self-loops replace them, so they get ``0``.
-        fidelity_plus (float, optional): PyG fidelity+ of the top
-            ``fidelity_topk`` nodes and edges (``None`` for regression).
-        fidelity_minus (float, optional): PyG fidelity-.
-        outside (float): largest attribution magnitude outside the
-            explained graph or receptive field; ``0`` means no leak.
-        feature_names (list[str], optional): names of the feature columns.
-        fidelity_topk (float): share of nodes and edges kept as the
-            explanatory subgraph for fidelity.
-    """
-
-    method: str
-    level: str
-    item: Any
-    target: Any
-    prediction: list[float]
-    node_ids: list[Any]
-    node_mask: Tensor
-    edge_index: Tensor
-    edge_rows: Tensor
-    edge_mask: Tensor | None
-    self_loop: Tensor
-    fidelity_plus: float | None = None
-    fidelity_minus: float | None = None
-    outside: float = 0.0
-    feature_names: list[str] | None = None
-    fidelity_topk: float = FIDELITY_TOPK
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def node_importance(self) -> Tensor:
-        """Attribution per node, summed over features ``[n]``."""
-        return self.node_mask.sum(dim=-1)
-
-    @property
-    def feature_importance(self) -> Tensor:
-        """Attribution per feature, summed over nodes ``[F]``."""
-        return self.node_mask.sum(dim=0)
-
-    def top_nodes(self, k: int = 5) -> list[dict[str, Any]]:
-        """The ``k`` nodes of largest attribution magnitude."""
-        score = self.node_importance
-        order = score.abs().argsort(descending=True)[:k]
-        return [{"node": self.node_ids[i], "importance": float(score[i])}
-                for i in order.tolist()]
-
-    def top_edges(self, k: int = 5) -> list[dict[str, Any]]:
-        """The ``k`` edges of largest attribution magnitude."""
-        if self.edge_mask is None:
-            return []
-        order = self.edge_mask.abs().argsort(descending=True)[:k]
-        return [self._edge_row(i) for i in order.tolist()]
-
-    def _edge_row(self, i: int) -> dict[str, Any]:
-        src, dst = self.edge_index[:, i].tolist()
-        return {
-            "row": int(self.edge_rows[i]),
-            "source": self.node_ids[src],
-            "target": self.node_ids[dst],
-            "importance": None if self.edge_mask is None
-            else float(self.edge_mask[i]),
-            "self_loop": bool(self.self_loop[i]),
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able masks keyed by original node ids and edge rows."""
-        names = self.feature_names or [
-            f"x{j}" for j in range(self.node_mask.size(1))]
-        return {
-            "method": self.method, "level": self.level,
-            "item": self.item, "target": self.target,
-            "prediction": self.prediction,
-            "nodes": {str(n): float(v) for n, v in
-                      zip(self.node_ids, self.node_importance.tolist())},
-            "node_features": {
-                str(n): dict(zip(names, row)) for n, row in
-                zip(self.node_ids, self.node_mask.tolist())},
-            "edges": [self._edge_row(i)
-                      for i in range(self.edge_index.size(1))],
-            "features": dict(zip(names,
-                                 self.feature_importance.tolist())),
-            "fidelity_plus": self.fidelity_plus,
-            "fidelity_minus": self.fidelity_minus,
-            "fidelity_topk": self.fidelity_topk,
-            "outside": self.outside,
-        }
-
-    def __repr__(self) -> str:
-        edges = 0 if self.edge_mask is None else self.edge_mask.numel()
-        return (
-            f"Attribution(method={self.method!r}, level={self.level!r}, "
-            f"item={self.item!r}, target={self.target!r}, "
-            f"nodes={len(self.node_ids)}, edges={edges}, "
-            f"fidelity_plus={self.fidelity_plus}, "
-            f"fidelity_minus={self.fidelity_minus})"
-        )
 
 
 @dataclass
@@ -406,7 +289,9 @@ def _node_problem(model, data: Data, position: int, khop: bool):
 def _explain(model, problem, level, method, task, target, item, ids,
              names, topk, seed, options) -> Attribution:
     explainer = make_explainer(model, level=level, task=task,
-                               method=method, **options)
+                               method=method,
+                               out_channels=_width(model, problem, level),
+                               **options)
     keep = _edges_to_keep(model, explainer, problem)
     run = _without_edges(problem, keep)
     with torch.no_grad():
@@ -417,6 +302,19 @@ def _explain(model, problem, level, method, task, target, item, ids,
     fid = _fidelity(explainer, run, masks, targets, topk)
     return _attribution(problem, keep, masks, fid, level, method, item,
                         ids, names, targets, prediction, topk)
+
+
+def _width(model: nn.Module, problem: _Problem, level: str) -> int:
+    """Output width of ``model``, from one forward pass."""
+    wrapper = ExplainableModel(model, level)
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = wrapper(problem.x, problem.edge_index, **problem.extras)
+    finally:
+        model.train(training)
+    return int(out.size(-1)) if out.dim() > 1 else 1
 
 
 def _edges_to_keep(model, explainer: Explainer, problem: _Problem) -> Tensor:

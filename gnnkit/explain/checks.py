@@ -104,6 +104,7 @@ def train_motif_model(
                             num_layers=num_layers, dropout=0.0)
     result = fit(model, NodeTask(data, order[:cut], order[cut:]),
                  TrainConfig(epochs=epochs, lr=0.01, seed=seed,
+                             schedule="constant",
                              progress_bar=False))
     return model.eval(), float(result.best_score)
 
@@ -148,7 +149,7 @@ def edge_auroc(
                      disable=not progress_bar):
         result = explain_node(model, data, node, method=method, **options)
         truth = data.edge_mask[result.edge_rows].numpy()
-        if 0 < truth.sum() < truth.size:
+        if result.edge_mask is not None and 0 < truth.sum() < truth.size:
             scores.append(roc_auc_score(truth,
                                         result.edge_mask.abs().numpy()))
     mean = float(np.mean(scores)) if scores else None

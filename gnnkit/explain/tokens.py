@@ -6,7 +6,7 @@ or for a node whose text feeds a GNN through an encoder."""
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
 import torch
@@ -16,90 +16,11 @@ from torch_geometric.data import Data
 from torch_geometric.utils import k_hop_subgraph
 
 from gnnkit.errors import DataError, ModelError
+from gnnkit.explain.results import TokenAttribution, WordExplanation
 from gnnkit.explain.wrappers import receptive_hops
 from gnnkit.text.tokens import position_offset
 
 Forward = Callable[[Tensor, Tensor], Tensor]
-
-
-@dataclass
-class TokenAttribution:
-    """Attribution of one output to the tokens of one text.
-
-    Attributes:
-        text (str): the text.
-        tokens (list[str]): tokens in tokenizer order.
-        input_ids (list[int]): their ids.
-        special (list[bool]): ``True`` for special tokens.
-        attributions (Tensor): one value per token ``[T]``.
-        baseline_ids (list[int]): the baseline the path starts from.
-        target (int, optional): the explained output column.
-        output (float): ``F(input)``.
-        baseline_output (float): ``F(baseline)``.
-        delta (float): Captum's convergence delta, ``sum(attributions) -
-            (F(input) - F(baseline))``.
-        node (Any, optional): the node whose text this is.
-    """
-
-    text: str
-    tokens: list[str]
-    input_ids: list[int]
-    special: list[bool]
-    attributions: Tensor
-    baseline_ids: list[int]
-    target: int | None
-    output: float
-    baseline_output: float
-    delta: float
-    node: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def total(self) -> float:
-        """Sum of the attributions (about ``F(input) - F(baseline)``)."""
-        return float(self.attributions.sum())
-
-    @property
-    def completeness_gap(self) -> float:
-        """``|sum(attributions) - (F(input) - F(baseline))|``."""
-        return abs(self.delta)
-
-    @property
-    def relative_gap(self) -> float:
-        """Completeness gap as a share of ``|F(input) - F(baseline)|``."""
-        change = abs(self.output - self.baseline_output)
-        return self.completeness_gap / change if change > 0 else 0.0
-
-    def rows(self) -> list[dict[str, Any]]:
-        """One record per token, in tokenizer order."""
-        return [
-            {"position": i, "token": t, "special": s, "attribution": float(a)}
-            for i, (t, s, a) in enumerate(
-                zip(self.tokens, self.special, self.attributions))
-        ]
-
-    def top_words(self, k: int = 5) -> list[dict[str, Any]]:
-        """The ``k`` non-special tokens of largest attribution magnitude."""
-        rows = [r for r in self.rows() if not r["special"]]
-        rows.sort(key=lambda r: -abs(r["attribution"]))
-        return rows[:k]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able record: tokens, attributions and the gap."""
-        return {
-            "node": self.node, "text": self.text, "target": self.target,
-            "tokens": self.rows(), "baseline_ids": self.baseline_ids,
-            "output": self.output, "baseline_output": self.baseline_output,
-            "completeness_gap": self.completeness_gap,
-            "relative_gap": self.relative_gap,
-        }
-
-    def __repr__(self) -> str:
-        return (
-            f"TokenAttribution(node={self.node!r}, tokens="
-            f"{len(self.tokens)}, total={self.total:.4f}, "
-            f"completeness_gap={self.completeness_gap:.2e})"
-        )
 
 
 def text_baseline(
@@ -300,42 +221,6 @@ def explain_text(
             target=target, n_steps=n_steps,
             max_length=max_length or getattr(model, "max_length", None),
             lm=getattr(lm, getattr(lm, "base_model_prefix", ""), lm))
-
-
-@dataclass
-class WordExplanation:
-    """Which neighbours mattered for a node, and which words in their texts.
-
-    Attributes:
-        node (Any): the explained node's original id.
-        target (int): the explained class.
-        output (float): the model's output for ``target``.
-        texts (list[TokenAttribution]): one per explained node text (the
-            node first), each measured against blanking that text only.
-    """
-
-    node: Any
-    target: int | None
-    output: float
-    texts: list[TokenAttribution]
-
-    def neighbours(self) -> list[dict[str, Any]]:
-        """Node texts ranked by the effect of blanking them (the sum of
-        their token attributions)."""
-        rows = [{"node": t.node, "importance": t.total,
-                 "completeness_gap": t.completeness_gap}
-                for t in self.texts]
-        return sorted(rows, key=lambda r: -abs(r["importance"]))
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able record of every text's token attributions."""
-        return {"node": self.node, "target": self.target,
-                "output": self.output, "neighbours": self.neighbours(),
-                "texts": [t.to_dict() for t in self.texts]}
-
-    def __repr__(self) -> str:
-        return (f"WordExplanation(node={self.node!r}, target="
-                f"{self.target}, texts={len(self.texts)})")
 
 
 def explain_words(

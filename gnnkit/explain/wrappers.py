@@ -64,7 +64,9 @@ class ExplainableModel(nn.Module):
     ) -> None:
         super().__init__()
         if level not in ("graph", "node"):
-            raise ValueError(f"level must be 'graph' or 'node' (got {level!r}).")
+            raise ValueError(
+                f"level must be 'graph' or 'node' (got {level!r})."
+            )
         self.model = model
         self.level = level
         self.apply_sigmoid = apply_sigmoid
@@ -116,6 +118,7 @@ class ExplainableModel(nn.Module):
             )
 
     def extra_repr(self) -> str:
+        """Level and output transform, shown in ``repr``."""
         return f"level={self.level!r}, apply_sigmoid={self.apply_sigmoid}"
 
 

@@ -1,1 +1,1 @@
-"""GNN backbones, task heads, LM+GNN fusion, link decoders, saving and loading."""
+"""GNN backbones, heads, LM+GNN fusion, link decoders, persistence."""

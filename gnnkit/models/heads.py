@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.nn import global_add_pool, global_max_pool
-from torch_geometric.nn import global_mean_pool
+from torch_geometric.nn import (
+    global_add_pool,
+    global_max_pool,
+    global_mean_pool,
+)
 
 POOLINGS = {
     "mean": global_mean_pool,

@@ -332,6 +332,8 @@ def _load_adapter(base: nn.Module, path: Path, trainable: bool):
             f"e.g. {absent[0]!r}; it was not saved from this model. Save "
             "the trained model again with LMGNN.save()."
         )
+    if not trainable:  # PEFT leaves a loaded prefix encoder trainable
+        model.requires_grad_(False)
     return QuietPeft(model)
 
 

@@ -1,0 +1,1 @@
+"""Tiny models and graphs for gnnkit's own tests."""

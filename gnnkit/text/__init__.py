@@ -1,1 +1,1 @@
-"""Pretrained language-model encoders for node and graph texts, with an on-disk cache."""
+"""Language-model encoders for node and graph texts, with a cache."""

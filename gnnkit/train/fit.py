@@ -236,13 +236,23 @@ def build_optimizer(
     """
     groups = _param_groups(model, config)
     warmups = [g.pop("warmup_epochs", config.warmup_epochs) for g in groups]
+    # fused kernels: one update for all parameters instead of one per
+    # tensor (several times faster for small GNNs on CPU)
+    fused = _fusable(groups)
     if config.optimizer == "sgd":
         opt = torch.optim.SGD(groups, lr=config.lr, momentum=0.9,
-                              weight_decay=config.weight_decay)
+                              weight_decay=config.weight_decay, fused=fused)
     else:
-        opt = torch.optim.AdamW(groups, lr=config.lr,
+        opt = torch.optim.AdamW(groups, lr=config.lr, fused=fused,
                                 weight_decay=config.weight_decay)
     return opt, warmups
+
+
+def _fusable(groups: list[dict]) -> bool | None:
+    params = [p for g in groups for p in g["params"]]
+    ok = all(p.is_floating_point() and p.device.type in ("cpu", "cuda")
+             for p in params)
+    return True if ok else None
 
 
 def _param_groups(model: nn.Module, config: TrainConfig) -> list[dict]:

@@ -212,12 +212,15 @@ class JointNodeTask(Task):
     def node_logits(self, model: LMGNN) -> Tensor:
         """Logits of every node: all texts encoded, GNN on the full graph.
 
+        Runs without gradients; call it with the model in eval mode.
+
         Returns:
             Tensor: ``[num_nodes, num_classes]``.
         """
-        x = model.embed_texts(self.input_ids, self.attention_mask,
-                              self.eval_batch_size)  # [num_nodes, d]
-        return model.gnn_forward(x, self.data.edge_index)
+        with torch.no_grad():
+            x = model.embed_texts(self.input_ids, self.attention_mask,
+                                  self.eval_batch_size)  # [num_nodes, d]
+            return model.gnn_forward(x, self.data.edge_index)
 
     def validate(self, model: nn.Module) -> dict[str, float]:
         """``loss`` and ``accuracy`` on the validation nodes."""

@@ -369,7 +369,7 @@ def recommend(
     index = ids.index(node_id)
     was_training = model.training
     model.eval()
-    with torch.inference_mode():
+    with torch.no_grad():
         z = model.encode(x, edge_index)
         scores = model.decoder.score_all(z, torch.tensor([index]))[0]
     model.train(was_training)

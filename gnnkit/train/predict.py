@@ -9,7 +9,8 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
-from gnnkit.train.tasks import PackedGraphs, forward_batch
+from gnnkit.train.batching import PackedGraphs
+from gnnkit.train.tasks import forward_batch
 
 
 def predict(

@@ -1,15 +1,18 @@
-"""Live ipywidget dashboards: a training dashboard whose plotly curves grow
-each epoch (with a Stop button), and an explanation explorer. They only
-wire widgets to :func:`gnnkit.train.fit.fit` and :mod:`gnnkit.explain`."""
+"""The live training dashboard: ipywidgets for the settings, plotly curves
+that grow each epoch, and a Stop button. It only wires widgets to
+:func:`gnnkit.train.fit.fit`; the explorer is in :mod:`gnnkit.viz.explorer`.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from typing import Any, Callable, Sequence
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from gnnkit.data.dataset import GraphDataset
@@ -28,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 Callback = Callable[[int, dict], Any]
 READY = "Ready: choose settings and press Run."
+LR_RANGE = (-6.0, 0.0)  # log10 bounds of the learning-rate sliders
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
 
 
 def _metric_label(monitor: str) -> str:
@@ -35,9 +40,43 @@ def _metric_label(monitor: str) -> str:
     return monitor.replace("_", " ")
 
 
-def curves_widget() -> go.FigureWidget:
-    """An empty two-panel figure: losses (left) and the validation metric
-    (right), traces 0-2 being training loss, validation loss and metric."""
+class FigurePane:
+    """An ``Output`` widget showing one plotly figure, redrawn on demand.
+
+    The figure travels as plotly's own MIME bundle (drawn by the
+    ``jupyterlab-plotly`` renderer that ships with plotly) plus an HTML
+    copy for front ends without it (Colab). Unlike ``go.FigureWidget``
+    this needs no per-widget JavaScript module: anywidget gives that
+    module two seconds to start, which a busy machine misses, and the
+    curves then silently stop updating. Replacing the output is also safe
+    from the training thread.
+    """
+
+    def __init__(self, figure: go.Figure | None = None) -> None:
+        self.output = widgets.Output()
+        self.figure = figure
+        if figure is not None:
+            self.show(figure)
+
+    def show(self, figure: go.Figure | None = None) -> None:
+        """Draw ``figure`` (default: the current one again)."""
+        self.figure = figure if figure is not None else self.figure
+        bundle = {
+            PLOTLY_MIME: json.loads(pio.to_json(self.figure)),
+            "text/html": self.figure.to_html(include_plotlyjs="cdn",
+                                              full_html=False),
+            "text/plain": f"<plotly figure: {self.figure.layout.title.text}>",
+        }  # fmt: skip
+        self.output.outputs = (
+            {"output_type": "display_data", "data": bundle, "metadata": {}},
+        )
+
+
+def curves_figure() -> go.Figure:
+    """An empty two-panel figure: losses (left), validation metric (right).
+
+    Traces 0-2 are training loss, validation loss and the metric.
+    """
     fig = make_subplots(rows=1, cols=2,
                         subplot_titles=("loss", "validation metric"))
     fig.add_scatter(x=[], y=[], name="train loss", mode="lines+markers",
@@ -48,7 +87,20 @@ def curves_widget() -> go.FigureWidget:
                     row=1, col=2)
     fig.update_xaxes(title_text="epoch")
     fig.update_layout(height=360, margin=dict(t=60, b=40, l=50, r=20))
-    return go.FigureWidget(fig)
+    return fig
+
+
+def _rate_slider(name: str, value: float,
+                 style: dict) -> widgets.FloatLogSlider:
+    """A log-scale learning-rate slider; refuses values it would clip."""
+    low, high = (10 ** b for b in LR_RANGE)
+    if not low <= value <= high:
+        raise ValueError(
+            f"{name} must be between {low:g} and {high:g} (got {value!r})."
+        )
+    return widgets.FloatLogSlider(
+        value=value, base=10, min=LR_RANGE[0], max=LR_RANGE[1], step=0.1,
+        description=name, readout_format=".1e", style=style)
 
 
 class TrainingDashboard:
@@ -97,6 +149,11 @@ class TrainingDashboard:
         **settings: Any,
     ) -> None:
         self._own: dict[str, GraphDataset] = {}
+        if not isinstance(dataset, (str, GraphDataset)):
+            raise TypeError(
+                "dataset must be a shipped dataset name or a GraphDataset "
+                f"(got {type(dataset).__name__}); see list_datasets()."
+            )
         if isinstance(dataset, GraphDataset):
             self._own[dataset.name] = dataset
             dataset = dataset.name
@@ -109,7 +166,8 @@ class TrainingDashboard:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._build_controls()
-        self.figure = curves_widget()
+        self.figure = curves_figure()
+        self.plot = FigurePane(self.figure)
         self.widget = self._layout()
         self._refresh_strategies()
 
@@ -126,15 +184,11 @@ class TrainingDashboard:
         self.lm_strategy = widgets.Dropdown(
             options=["none"], value="none", description="LM strategy",
             style=style)
-        self.lr = widgets.FloatLogSlider(
-            value=self.base.lr, base=10, min=-5, max=-0.5, step=0.25,
-            description="GNN lr", readout_format=".1e", style=style)
-        self.lm_lr = widgets.FloatLogSlider(
-            value=self.base.lm_lr, base=10, min=-6, max=-2, step=0.25,
-            description="LM lr", readout_format=".1e", style=style)
+        self.lr = _rate_slider("GNN lr", self.base.lr, style)
+        self.lm_lr = _rate_slider("LM lr", self.base.lm_lr, style)
         self.epochs = widgets.IntSlider(
-            value=self.base.epochs, min=1, max=300, description="Epochs",
-            style=style)
+            value=self.base.epochs, min=1, max=max(300, self.base.epochs),
+            description="Epochs", style=style)
         self.run_button = widgets.Button(
             description="Run", button_style="primary", icon="play")
         self.stop_button = widgets.Button(
@@ -152,7 +206,7 @@ class TrainingDashboard:
         buttons = widgets.HBox([self.run_button, self.stop_button,
                                 self.status])
         return widgets.VBox([widgets.HBox([left, right]), buttons,
-                             self.figure])
+                             self.plot.output])
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -230,9 +284,9 @@ class TrainingDashboard:
     def _start(self) -> None:
         self._stop.clear()
         self.result, self.prepared, self.error = None, None, None
-        with self.figure.batch_update():
-            for trace in self.figure.data:
-                trace.x, trace.y = [], []
+        for trace in self.figure.data:
+            trace.x, trace.y = [], []
+        self.plot.show()
         self.run_button.disabled = True
         self.stop_button.disabled = False
         self.status.value = "Preparing data and model..."
@@ -262,16 +316,20 @@ class TrainingDashboard:
     def _label_metric(self, monitor: str) -> None:
         self.figure.data[2].name = _metric_label(monitor)
         self.figure.layout.annotations[1].text = _metric_label(monitor)
+        share = monitor.endswith("accuracy")
+        self.figure.update_yaxes(range=[0, 1.02] if share else None,
+                                 autorange=not share, row=1, col=2)
+        self.plot.show()
 
     def _on_epoch(self, epoch: int, record: dict) -> bool:
         """The ``fit`` callback: extend the curves; stop when asked."""
         monitor = self.prepared.task.monitor
         values = (record.get("loss"), record.get("val_loss"),
                   record.get(monitor))
-        with self.figure.batch_update():
-            for trace, value in zip(self.figure.data, values):
-                trace.x = (*trace.x, epoch)
-                trace.y = (*trace.y, value)
+        for trace, value in zip(self.figure.data, values):
+            trace.x = (*trace.x, epoch)
+            trace.y = (*trace.y, value)
+        self.plot.show()
         self.status.value = f"Epoch {epoch}/{self.prepared.config.epochs}: " \
             f"loss {record['loss']:.4f}"
         return self._stop.is_set()

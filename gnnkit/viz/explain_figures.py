@@ -16,12 +16,12 @@ from torch import Tensor
 
 from gnnkit.data.dataset import GraphDataset
 from gnnkit.explain.attention import LayerAttention, TextAttention
-from gnnkit.explain.attributions import (
+from gnnkit.explain.attributions import explain_graph, explain_node
+from gnnkit.explain.results import (
     Attribution,
-    explain_graph,
-    explain_node,
+    TokenAttribution,
+    WordExplanation,
 )
-from gnnkit.explain.tokens import TokenAttribution, WordExplanation
 from gnnkit.explain.wrappers import DEFAULT_METHOD
 from gnnkit.viz.report import Report, table_html
 

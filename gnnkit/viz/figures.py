@@ -83,8 +83,7 @@ def fold_metrics_figure(
 def confusion_matrix_figure(
     matrix: Sequence[Sequence[int]], class_names: Sequence[Any]
 ) -> go.Figure:
-    """A heatmap of a confusion matrix (rows: true class, columns: predicted).
-    """
+    """A heatmap of a confusion matrix (rows: true, columns: predicted)."""
     names = [str(c) for c in class_names]
     fig = go.Figure(
         go.Heatmap(

@@ -35,6 +35,7 @@ def test_summarize_tiny_graph_exact():
     assert s["isolated_nodes"] == 1
     assert s["self_loops"] == 1
     assert s["duplicate_edges"] == 1
+    assert s["duplicate_edges_removed"] is None
     assert s["texts"] == {"with_text": 2, "missing": 2}
 
 
@@ -70,3 +71,19 @@ def test_summary_table_aligned_lines():
     assert "nodes with text        2 (2 missing)" in lines
     assert len({line.index(line.split("  ")[-1].strip()) for line in lines
                 if "  " in line}) == 1
+
+
+def test_summary_table_reports_edges_removed_on_reading(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    files = {"A": "1, 2\n2, 1\n1, 2\n2, 1\n", "graph_indicator": "1\n1\n",
+             "graph_labels": "0\n"}
+    for key, text in files.items():
+        (raw / f"D_{key}.txt").write_text(text)
+    s = summarize(read_tu(tmp_path))
+    assert s["duplicate_edges"] == 0 and s["duplicate_edges_removed"] == 2
+    assert "duplicate edges        0 (2 removed on reading)" in (
+        summary_table(s).splitlines())
+    kept = summarize(read_tu(tmp_path, dedupe_edges=False))
+    assert kept["duplicate_edges"] == 2
+    assert kept["duplicate_edges_removed"] == 0

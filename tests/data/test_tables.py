@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from gnnkit.data.table_io import read_table
 from gnnkit.data.tables import read_csv_graph
 from gnnkit.errors import DataError
 
@@ -188,3 +189,24 @@ def test_read_csv_graph_cora_tag():
     assert data.meta["label_names"][1] == "Neural_Networks"
     assert torch.equal(graph.edge_index[:, :5278].flip(0),
                        graph.edge_index[:, 5278:])
+
+
+def test_read_table_lines_count_multiline_cells(tmp_path):
+    nodes = write(tmp_path / "n.csv",
+                  'id,text,f\na,"two\nlines",1\n\nb,x,oops\n')
+    table = read_table(nodes)
+    # Header line 1, row a on lines 2-3, a blank line 4, row b on line 5.
+    assert table.lines.tolist() == [2, 5]
+    assert table.frame["text"].tolist() == ["two\nlines", "x"]
+    edges = write(tmp_path / "e.csv", "source,target\na,b\n")
+    with pytest.raises(DataError, match=r"n.csv, line 5, field 'f': "
+                       r"feature value 'oops' is not a number"):
+        read_csv_graph(edges, nodes, text="text", features=["f"])
+
+
+def test_read_table_too_many_cells_names_file_line(tmp_path):
+    nodes = write(tmp_path / "n.tsv",
+                  'id\ttext\n"a"\t"x\ny"\nb\tz\textra\n')
+    with pytest.raises(DataError, match=r"n.tsv, line 4: cannot parse the "
+                       r"table \(.*Expected 2 fields"):
+        read_table(nodes)

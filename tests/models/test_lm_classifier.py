@@ -21,6 +21,15 @@ TEXTS = [f"{tone} {w}" for w in WORDS for tone in ("good", "bad")] * 3
 LABELS = torch.tensor([0, 1] * 12)
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    # Tiny matrices: a second thread only adds synchronisation cost.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def bert_path(tmp_path_factory):
     return tiny_bert(tmp_path_factory.mktemp("tiny_cls"), num_labels=2)

@@ -8,6 +8,15 @@ from gnnkit.text.encoder import TextEncoder
 TEXTS = ["graph pooling", "message passing", "NA", "", "citation networks"]
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    # Tiny matrices: a second thread only adds synchronisation cost.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def bert_path(tmp_path_factory):
     return tiny_bert(tmp_path_factory.mktemp("tiny_bert"))

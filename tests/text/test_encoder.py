@@ -20,6 +20,15 @@ from gnnkit.text.encoder import (
 CASES = Path(__file__).resolve().parents[1] / "cases"
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    # Tiny matrices: a second thread only adds synchronisation cost.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def tiny_paths(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny_lm")

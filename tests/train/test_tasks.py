@@ -140,3 +140,17 @@ def test_forward_batch_drops_edge_attr_for_models_without_edge_dim():
     with torch.no_grad():
         out = forward_batch(model, batch)
     assert out.shape == (5, 2) and model._warned == set()
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 4])
+def test_packed_graphs_batches_equal_pyg_batches(batch_size):
+    data = graphs()
+    order = torch.tensor([4, 2, 0, 3, 1])
+    got = PackedGraphs(data).batches(order, batch_size)
+    parts = order.split(batch_size)
+    assert len(got) == len(parts)
+    for batch, part in zip(got, parts):
+        ref = Batch.from_data_list([data[i] for i in part])
+        assert batch.num_graphs == ref.num_graphs
+        for key in ("x", "edge_index", "batch", "edge_attr", "y", "ptr"):
+            assert torch.equal(getattr(batch, key), getattr(ref, key)), key

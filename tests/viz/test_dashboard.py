@@ -5,7 +5,7 @@ import torch
 from torch_geometric.data import Data
 
 from gnnkit.data.dataset import GraphDataset
-from gnnkit.viz.dashboard import READY, TrainingDashboard
+from gnnkit.viz.dashboard import PLOTLY_MIME, READY, TrainingDashboard
 
 SMALL = dict(epochs=3, hidden_channels=16, num_layers=2)
 
@@ -18,6 +18,12 @@ def _values(dash, index):
     return list(dash.figure.data[index].y)
 
 
+def _shown(dash):
+    """The traces' x values in the plotly bundle the Output widget shows."""
+    (output,) = dash.plot.output.outputs
+    return [trace["x"] for trace in output["data"][PLOTLY_MIME]["data"]]
+
+
 def test_training_dashboard_run_draws_one_point_per_epoch():
     dash = TrainingDashboard("MUTAG", "gin", **SMALL)
     assert dash.status.value == READY
@@ -26,6 +32,7 @@ def test_training_dashboard_run_draws_one_point_per_epoch():
     history = result.history
     assert [r["epoch"] for r in history] == [1, 2, 3]
     assert _points(dash) == [[1, 2, 3]] * 3
+    assert _shown(dash) == [[1, 2, 3]] * 3
     assert _values(dash, 0) == [r["loss"] for r in history]
     assert _values(dash, 1) == [r["val_loss"] for r in history]
     assert _values(dash, 2) == [r["val_accuracy"] for r in history]
@@ -51,7 +58,7 @@ def test_training_dashboard_stop_after_epoch_two_keeps_best_model():
                              callbacks=[snapshot_then_stop])
     result = dash.run()
     assert len(result.history) == 2 and result.stopped_by_callback
-    assert _points(dash) == [[1, 2]] * 3
+    assert _points(dash) == [[1, 2]] * 3 == _shown(dash)
     accs = [r["val_accuracy"] for r in result.history]
     best = 1 if accs[0] >= accs[1] else 2
     if accs[0] == accs[1]:
@@ -96,6 +103,7 @@ def test_training_dashboard_bad_setting_shows_error_and_raises():
         dash.run()
     assert dash.status.value.startswith("Error: fractions must be >= 0")
     assert dash.result is None and _points(dash) == [[]] * 3
+    assert _shown(dash) == [[]] * 3
     assert not dash.run_button.disabled and dash.stop_button.disabled
 
 
@@ -130,3 +138,70 @@ def test_training_dashboard_own_node_dataset_trains():
     assert len(dash.prepared.val_index) == 4
     assert result.best_score == 1.0
     assert _points(dash)[0] == list(range(1, 31))
+
+
+def _cliques_with_texts() -> GraphDataset:
+    dataset = _two_cliques()
+    words = ["graph pooling readout", "message passing layer"]
+    dataset.texts = [[f"{words[int(c)]} {i}"
+                      for i, c in enumerate(dataset.graphs[0].y)]]
+    return dataset
+
+
+@pytest.fixture(scope="module")
+def tiny_lm(tmp_path_factory):
+    from gnnkit.testing.tiny_lm import tiny_bert
+
+    return str(tiny_bert(tmp_path_factory.mktemp("tiny_bert")))
+
+
+def test_training_dashboard_cascade_uses_lm_features(tiny_lm):
+    dash = TrainingDashboard(_cliques_with_texts(), "gcn", epochs=3,
+                             hidden_channels=8, num_layers=1,
+                             lm_path=tiny_lm, cache=False, val_fraction=0.4)
+    assert dash.lm_strategy.value == "cascade"
+    result = dash.run()
+    x = dash.prepared.dataset.graphs[0].x
+    assert x.shape == (10, 32)  # tiny BERT width, not the 2 raw features
+    assert dash.prepared.dataset.meta["text_encoder"]
+    assert _points(dash)[0] == [1, 2, 3] and len(result.history) == 3
+
+
+@pytest.mark.parametrize("strategy", ["lora", "frozen"])
+def test_training_dashboard_joint_strategy_trains_lm(tiny_lm, strategy):
+    dash = TrainingDashboard(_cliques_with_texts(), "sage", epochs=2,
+                             hidden_channels=8, num_layers=1,
+                             lm_path=tiny_lm, val_fraction=0.4,
+                             batch_size=4, steps_per_epoch=1)
+    dash.lm_strategy.value = strategy
+    assert dash.lm_lr.disabled == (strategy == "frozen")
+    dash.lm_lr.value = 1e-3
+    result = dash.run()
+    model = dash.prepared.model
+    assert model.strategy.name == strategy
+    assert model.lm_trains == (strategy == "lora")
+    groups = dash.prepared.config.param_groups
+    lm_groups = [g for g in groups if g.get("name") == "lm"]
+    assert [g["lr"] for g in lm_groups] == ([1e-3] if strategy == "lora"
+                                            else [])
+    assert _points(dash)[2] == [1, 2] and len(result.history) == 2
+    assert dash.status.value.startswith("Done: best val accuracy")
+
+
+def test_training_dashboard_rejects_bad_dataset_argument():
+    with pytest.raises(TypeError, match="shipped dataset name or a "
+                                        "GraphDataset"):
+        TrainingDashboard(None)
+    from gnnkit.errors import DataError
+
+    with pytest.raises(DataError, match="neither a shipped dataset"):
+        TrainingDashboard("NO_SUCH_SET")
+
+
+def test_training_dashboard_keeps_out_of_range_values_out():
+    with pytest.raises(ValueError, match=r"GNN lr must be between 1e-06 "
+                                         r"and 1 \(got 5\.0\)"):
+        TrainingDashboard("MUTAG", lr=5.0)
+    dash = TrainingDashboard("MUTAG", epochs=500, lr=0.5, lm_lr=1e-6)
+    assert (dash.epochs.value, dash.lr.value, dash.lm_lr.value) == \
+        (500, 0.5, 1e-6)

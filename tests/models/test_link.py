@@ -1,0 +1,122 @@
+import pytest
+import torch
+
+from gnnkit.errors import ModelError
+from gnnkit.models.link import (
+    DotProductDecoder,
+    MLPDecoder,
+    RelationalLinkModel,
+    add_inverse_edges,
+    build_link_model,
+)
+
+# A 5-node path 0-1-2-3-4, both directions.
+EDGE_INDEX = torch.tensor([[0, 1, 1, 2, 2, 3, 3, 4], [1, 0, 2, 1, 3, 2, 4, 3]])
+PAIRS = torch.tensor([[0, 1, 4], [2, 3, 0]])
+
+
+def test_dot_product_decoder_exact_scores():
+    z = torch.tensor(
+        [[1.0, 0.0], [0.0, 2.0], [3.0, 1.0], [1.0, 1.0], [-1.0, 0.5]]
+    )
+    decoder = DotProductDecoder()
+    assert decoder(z, PAIRS).tolist() == [3.0, 2.0, -1.0]
+    all_scores = decoder.score_all(z, torch.tensor([0, 4]))
+    assert all_scores.shape == (2, 5)
+    assert all_scores[0].tolist() == [1.0, 0.0, 3.0, 1.0, -1.0]
+
+
+@pytest.mark.parametrize("decoder", ["dot", "mlp"])
+def test_build_link_model_shapes(decoder):
+    torch.manual_seed(0)
+    model = build_link_model(
+        "gcn", 3, out_channels=4, hidden_channels=8, decoder=decoder
+    )
+    x = torch.randn(5, 3)
+    out = model(x, EDGE_INDEX, PAIRS)
+    assert out.shape == (3,)
+    z = model.encode(x, EDGE_INDEX)
+    assert z.shape == (5, 4)
+    assert model.decoder.score_all(z, torch.tensor([1])).shape == (1, 5)
+    assert torch.allclose(
+        model.decoder.score_all(z, PAIRS[0])[torch.arange(3), PAIRS[1]],
+        out,
+        atol=1e-6,
+    )
+    assert model.config["decoder"] == decoder
+    assert repr(model) == (
+        f"LinkModel(encoder='gcn', in_channels=3, "
+        f"out_channels=4, decoder='{decoder}')"
+    )
+
+
+def test_mlp_decoder_is_symmetric():
+    torch.manual_seed(0)
+    decoder = MLPDecoder(4, 8)
+    z = torch.randn(5, 4)
+    assert torch.allclose(decoder(z, PAIRS), decoder(z, PAIRS.flip(0)))
+
+
+def test_build_link_model_rejects_unknown_decoder():
+    with pytest.raises(ValueError, match="decoder must be one of"):
+        build_link_model("gcn", 3, decoder="cosine")
+
+
+def test_add_inverse_edges_types():
+    edge_index = torch.tensor([[0, 1], [2, 0]])
+    edge_type = torch.tensor([1, 0])
+    ei, et = add_inverse_edges(edge_index, edge_type, num_relations=3)
+    assert ei.tolist() == [[0, 1, 2, 0], [2, 0, 0, 1]]
+    assert et.tolist() == [1, 0, 4, 3]
+
+
+def kg_model(decoder, **kwargs):
+    torch.manual_seed(0)
+    return RelationalLinkModel(
+        6,
+        5,
+        2,
+        relation_x=torch.randn(4, 6),
+        hidden_channels=8,
+        num_layers=1,
+        decoder=decoder,
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize("decoder", ["distmult", "complex"])
+def test_relational_link_model_shapes(decoder):
+    model = kg_model(decoder).eval()
+    z = model(torch.randn(5, 6), EDGE_INDEX, torch.tensor([0, 1] * 4))
+    assert z.shape == (5, 8)
+    scores = model.score_tails(
+        z, torch.tensor([0, 3, 2]), torch.tensor([0, 1, 3])
+    )
+    assert scores.shape == (3, 5)
+    assert model.relation_embeddings().shape == (4, 8)
+
+
+def test_relational_link_model_decoder_formulas():
+    z = torch.randn(5, 8)
+    head, rel = torch.tensor([1]), torch.tensor([2])
+    model = kg_model("complex").eval()
+    r = model.relation_embeddings()[2]
+    as_complex = lambda v: torch.complex(*v.chunk(2, -1))  # noqa: E731
+    expected = as_complex(z[1]) * as_complex(r) * as_complex(z).conj()
+    assert torch.allclose(
+        model.score_tails(z, head, rel)[0], expected.sum(-1).real, atol=1e-5
+    )
+    model = kg_model("distmult").eval()
+    scores = model.score_tails(z, torch.tensor([1, 3]), torch.tensor([0, 0]))
+    assert torch.isclose(scores[0, 3], scores[1, 1])  # DistMult symmetry
+
+
+def test_relational_link_model_checks_relation_x_and_width():
+    with pytest.raises(
+        ModelError,
+        match=r"relation_x must have shape "
+        r"\[4, 6\]",
+    ):
+        RelationalLinkModel(6, 5, 2, relation_x=torch.randn(2, 6))
+    with pytest.raises(ValueError, match="even hidden_channels"):
+        RelationalLinkModel(6, 5, 2, hidden_channels=7)
