@@ -29,6 +29,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from gnnkit.data.knowledge import read_kg  # noqa: E402
 from gnnkit.data.shipped import load_dataset  # noqa: E402
+from gnnkit.evaluate.ranking import (  # noqa: E402
+    evaluate_kg_task,
+    evaluate_link_task,
+    recommend,
+)
 from gnnkit.models.link import (  # noqa: E402
     RelationalLinkModel,
     build_link_model,
@@ -37,7 +42,7 @@ from gnnkit.models.link import (  # noqa: E402
 from gnnkit.text.encoder import TextEncoder  # noqa: E402
 from gnnkit.train.config import TrainConfig  # noqa: E402
 from gnnkit.train.fit import fit  # noqa: E402
-from gnnkit.train.link_tasks import KGTask, LinkTask, recommend  # noqa: E402
+from gnnkit.train.link_tasks import KGTask, LinkTask  # noqa: E402
 
 
 def cora(args, encoder):
@@ -62,7 +67,7 @@ def cora(args, encoder):
             progress_bar=False,
         )
         result = fit(model, task, config)
-        out = task.evaluate(model)
+        out = evaluate_link_task(model, task)
         aucs.append(out["roc_auc"])
         print(
             f"Cora_TAG seed {seed}: test ROC-AUC {out['roc_auc']:.4f}, "
@@ -125,7 +130,7 @@ def umls(args, encoder):
             progress_bar=False,
         )
         result = fit(model, task, config)
-        out = task.evaluate(model)
+        out = evaluate_kg_task(model, task)
         hits.append(out["hits@10"])
         print(
             f"UMLS_KG seed {seed}: filtered (heads+tails) test MRR "
@@ -159,7 +164,7 @@ def wn18rr(args, encoder):
         task,
         TrainConfig(epochs=3, lr=3e-3, weight_decay=0.0, progress_bar=False),
     )
-    out = task.evaluate(model, limit=500)
+    out = evaluate_kg_task(model, task, limit=500)
     print(
         f"WN18RR_KG (small: {result.train_seconds:.0f} s training, first "
         f"500 test triples): filtered MRR {out['mrr']:.4f}, Hits@10 "

@@ -13,12 +13,15 @@ import gzip
 import os
 import warnings
 from pathlib import Path
+from typing import Iterable
 
 import torch
 from torch_geometric.data import Data
 
 from gnnkit.data.dataset import GraphDataset
 from gnnkit.errors import DataError
+
+Answers = dict[tuple[int, int], list[int]]
 
 SPLITS = {"train": "train.tsv", "valid": "dev.tsv", "test": "test.tsv"}
 
@@ -226,3 +229,83 @@ def read_kg(
             "num_relations": len(relation_ids),
         },
     )
+
+
+# The filtered ranking protocol (Bordes et al. 2013): the known true
+# answers of each query and the rank of one answer among the rest.
+
+
+def answer_sets(triples: Iterable[torch.Tensor]) -> Answers:
+    """Every known answer of every ``(query entity, relation)`` pair.
+
+    Args:
+        triples (iterable of Tensor): ``[M, 3]`` tensors of
+            ``(head, relation, tail)`` rows, e.g. train, valid and test.
+
+    Returns:
+        dict: ``(head, relation) -> sorted list of tails``.
+    """
+    answers: dict[tuple[int, int], set[int]] = {}
+    for part in triples:
+        for h, r, t in part.tolist():
+            answers.setdefault((h, r), set()).add(t)
+    return {key: sorted(value) for key, value in answers.items()}
+
+
+def filter_mask(
+    queries: torch.Tensor, answers: Answers, num_candidates: int
+) -> torch.Tensor:
+    """Boolean ``[B, num_candidates]`` mask of known answers per query.
+
+    Args:
+        queries (Tensor): ``[B, 2]`` rows of ``(entity, relation)``.
+        answers (dict): from :func:`answer_sets`.
+        num_candidates (int): number of entities.
+    """
+    mask = torch.zeros(len(queries), num_candidates, dtype=torch.bool)
+    for row, (h, r) in enumerate(queries.tolist()):
+        known = answers.get((h, r))
+        if known:
+            mask[row, known] = True
+    return mask
+
+
+def filtered_ranks(
+    scores: torch.Tensor,
+    target: torch.Tensor,
+    known: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """1-based rank of each target among all candidates (higher = better).
+
+    Candidates marked in ``known`` other than the target itself are
+    removed first (the filtered setting); without ``known`` the ranks are
+    "raw". Ties count half: ``rank = 1 + #better + #tied / 2``, the
+    expected rank under a random order of tied candidates (PyKEEN's
+    "realistic" rank), so a constant scorer gets the middle rank, not
+    rank 1.
+
+    Args:
+        scores (Tensor): ``[B, N]`` score of every candidate per query.
+        target (Tensor): ``[B]`` index of the true candidate.
+        known (Tensor, optional): ``[B, N]`` boolean mask of all known
+            true candidates (the target may be included).
+
+    Returns:
+        Tensor: ``[B]`` float ranks.
+
+    Example:
+        >>> scores = torch.tensor([[0.9, 0.5, 0.7]])
+        >>> known = torch.tensor([[True, True, False]])
+        >>> filtered_ranks(scores, torch.tensor([1]), known)
+        tensor([2.])
+    """
+    scores = scores.detach().float()
+    rows = torch.arange(scores.size(0))
+    true_score = scores[rows, target].unsqueeze(1)
+    drop = torch.zeros_like(scores, dtype=torch.bool)
+    if known is not None:
+        drop = known.to(scores.device).clone()
+    drop[rows, target] = True  # the target is not its own competitor
+    better = ((scores > true_score) & ~drop).sum(dim=1)
+    tied = ((scores == true_score) & ~drop).sum(dim=1)
+    return 1.0 + better.float() + tied.float() / 2.0

@@ -90,7 +90,8 @@ def make_splits(
         seeds (sequence of int): one split per seed.
         split (str): ``"a/b/c"`` percentages (stratified random split) or
             ``"k_per_class"`` (``k`` training nodes per class,
-            ``val_size`` validation nodes, the rest for test).
+            ``val_size`` validation nodes, at most half of the rest, and
+            the rest for test).
         k (int): labelled nodes per class. (default: ``20``)
         val_size (int): validation nodes of ``"k_per_class"``.
 
@@ -98,6 +99,8 @@ def make_splits(
         ValueError: for an unknown split.
     """
     if split == "k_per_class":
+        rest = len(y) - k * int(y.unique().numel())
+        val_size = min(val_size, rest // 2)
         return [per_class_split(y, k, seed, val_size=val_size)
                 for seed in seeds]
     parts = split.split("/")

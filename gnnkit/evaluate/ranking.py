@@ -1,21 +1,39 @@
-"""Link-prediction metrics: ROC-AUC of scored pairs, MRR and Hits@k.
+"""Link-prediction metrics (ROC-AUC, MRR, Hits@k) and top-k link lists.
 
-Ranks follow the filtered protocol of Bordes et al. (2013).
-
-In the filtered protocol the true answer of a query is ranked among all
-candidates after removing the *other* known true answers (from train,
-validation and test), so a model is not penalised for ranking another
-correct answer first.
+Ranks follow the filtered protocol of Bordes et al. (2013): the true answer
+of a query is ranked among all candidates after removing the *other* known
+true answers (from train, validation and test), so a model is not penalised
+for ranking another correct answer first.
 """
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from contextlib import contextmanager
+from typing import Any, Sequence
 
 import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
+from torch import Tensor, nn
 
-Answers = dict[tuple[int, int], list[int]]
+from gnnkit.data.dataset import GraphDataset
+from gnnkit.data.knowledge import answer_sets, filter_mask, filtered_ranks
+from gnnkit.errors import DataError
+from gnnkit.models.link import LinkModel
+from gnnkit.train.link_tasks import KGTask, LinkTask
+
+__all__ = [
+    "answer_sets",
+    "evaluate_kg_task",
+    "evaluate_link_task",
+    "filter_mask",
+    "filtered_ranks",
+    "hits_at_k",
+    "link_auc",
+    "mean_reciprocal_rank",
+    "ranking_metrics",
+    "recommend",
+    "top_triples",
+]
 
 
 def link_auc(
@@ -48,82 +66,6 @@ def link_auc(
         "num_pos": int(pos.numel()),
         "num_neg": int(neg.numel()),
     }
-
-
-def answer_sets(triples: Iterable[torch.Tensor]) -> Answers:
-    """Every known answer of every ``(query entity, relation)`` pair.
-
-    Args:
-        triples (iterable of Tensor): ``[M, 3]`` tensors of
-            ``(head, relation, tail)`` rows, e.g. train, valid and test.
-
-    Returns:
-        dict: ``(head, relation) -> sorted list of tails``.
-    """
-    answers: dict[tuple[int, int], set[int]] = {}
-    for part in triples:
-        for h, r, t in part.tolist():
-            answers.setdefault((h, r), set()).add(t)
-    return {key: sorted(value) for key, value in answers.items()}
-
-
-def filter_mask(
-    queries: torch.Tensor, answers: Answers, num_candidates: int
-) -> torch.Tensor:
-    """Boolean ``[B, num_candidates]`` mask of known answers per query.
-
-    Args:
-        queries (Tensor): ``[B, 2]`` rows of ``(entity, relation)``.
-        answers (dict): from :func:`answer_sets`.
-        num_candidates (int): number of entities.
-    """
-    mask = torch.zeros(len(queries), num_candidates, dtype=torch.bool)
-    for row, (h, r) in enumerate(queries.tolist()):
-        known = answers.get((h, r))
-        if known:
-            mask[row, known] = True
-    return mask
-
-
-def filtered_ranks(
-    scores: torch.Tensor,
-    target: torch.Tensor,
-    known: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """1-based rank of each target among all candidates (higher = better).
-
-    Candidates marked in ``known`` other than the target itself are
-    removed first (the filtered setting); without ``known`` the ranks are
-    "raw". Ties count half: ``rank = 1 + #better + #tied / 2``, the
-    expected rank under a random order of tied candidates (PyKEEN's
-    "realistic" rank), so a constant scorer gets the middle rank, not
-    rank 1.
-
-    Args:
-        scores (Tensor): ``[B, N]`` score of every candidate per query.
-        target (Tensor): ``[B]`` index of the true candidate.
-        known (Tensor, optional): ``[B, N]`` boolean mask of all known
-            true candidates (the target may be included).
-
-    Returns:
-        Tensor: ``[B]`` float ranks.
-
-    Example:
-        >>> scores = torch.tensor([[0.9, 0.5, 0.7]])
-        >>> known = torch.tensor([[True, True, False]])
-        >>> filtered_ranks(scores, torch.tensor([1]), known)
-        tensor([2.])
-    """
-    scores = scores.detach().float()
-    rows = torch.arange(scores.size(0))
-    true_score = scores[rows, target].unsqueeze(1)
-    drop = torch.zeros_like(scores, dtype=torch.bool)
-    if known is not None:
-        drop = known.to(scores.device).clone()
-    drop[rows, target] = True  # the target is not its own competitor
-    better = ((scores > true_score) & ~drop).sum(dim=1)
-    tied = ((scores == true_score) & ~drop).sum(dim=1)
-    return 1.0 + better.float() + tied.float() / 2.0
 
 
 def ranking_metrics(
@@ -160,3 +102,208 @@ def hits_at_k(ranks: torch.Tensor, k: int) -> float:
 def mean_reciprocal_rank(ranks: torch.Tensor) -> float:
     """Mean of ``1 / rank``."""
     return float((1.0 / ranks.float()).mean())
+
+
+def evaluate_link_task(
+    model: nn.Module,
+    task: LinkTask,
+    part: str = "test",
+    ks: Sequence[int] = (1, 10, 50),
+) -> dict[str, Any]:
+    """ROC-AUC on held-out links plus their filtered ranking metrics.
+
+    Args:
+        model (LinkModel): a trained link model.
+        task (LinkTask): the task it was trained on.
+        part (str, optional): ``"test"`` or ``"val"`` (default: ``"test"``).
+        ks (sequence of int, optional): Hits@k cut-offs
+            (default: ``(1, 10, 50)``).
+
+    Returns:
+        dict: ``roc_auc``, ``average_precision``, ``num_pos``, ``num_neg``
+        and :func:`ranking_metrics` of each held-out link ranked among all
+        nodes (see :meth:`LinkTask.ranks`).
+    """
+    data = task.part(part)
+    with _eval_mode(model):
+        pos, neg = task.scores(model, data)
+        out = link_auc(pos, neg)
+        out.update(ranking_metrics(task.ranks(model, data), ks))
+    return out
+
+
+def evaluate_kg_task(
+    model: nn.Module,
+    task: KGTask,
+    part: str = "test",
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Filtered ranking metrics of knowledge-graph triples.
+
+    Heads and tails are ranked together (the usual protocol), and per
+    direction under ``"tail"`` and ``"head"``.
+
+    Args:
+        model (RelationalLinkModel): a trained model.
+        task (KGTask): the task it was trained on.
+        part (str, optional): ``"test"`` or ``"valid"`` (default:
+            ``"test"``).
+        limit (int, optional): score only the first ``limit`` triples.
+
+    Returns:
+        dict: :func:`ranking_metrics` with ``"loss"``, ``"tail"`` and
+        ``"head"``.
+    """
+    triples = task.triples(part)[:limit]
+    with _eval_mode(model):
+        ranks, loss = task.ranks(model, triples)
+    tail, head = ranks.view(2, -1)
+    out = {**ranking_metrics(ranks, (1, 3, 10)), "loss": loss}
+    out["tail"] = ranking_metrics(tail, (1, 3, 10))
+    out["head"] = ranking_metrics(head, (1, 3, 10))
+    return out
+
+
+@contextmanager
+def _eval_mode(model: nn.Module):
+    """Eval mode without autograd; the previous mode is restored."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def recommend(
+    model: LinkModel,
+    dataset: GraphDataset,
+    node_id: Any,
+    k: int = 10,
+    *,
+    x: Tensor | None = None,
+    edge_index: Tensor | None = None,
+    exclude: Sequence[Any] | Tensor | None = None,
+) -> list[dict[str, Any]]:
+    """The top-``k`` new links of one node, with the texts of the targets.
+
+    For a citation graph: "which papers should this one cite?". Nodes it
+    is already linked to in ``edge_index`` (and ``exclude``) are left out.
+
+    Args:
+        model (LinkModel): a trained link model.
+        dataset (GraphDataset): node-level dataset with ``node_ids`` and
+            ``texts``.
+        node_id: the original id of the query node.
+        k (int, optional): number of suggestions (default: ``10``).
+        x (Tensor, optional): node features (default: the graph's ``x``).
+        edge_index (Tensor, optional): message-passing edges (default:
+            the graph's edges).
+        exclude (sequence or Tensor, optional): further node indices not
+            to suggest.
+
+    Returns:
+        list[dict]: ``{"rank", "index", "id", "score", "text"}`` per
+        suggestion, best first (``score`` is a probability).
+    """
+    graph = dataset.graphs[0]
+    ids = list(dataset.node_ids[0])
+    if node_id not in ids:
+        raise DataError(
+            f"node {node_id!r} is not in dataset "
+            f"'{dataset.name}' (ids look like {ids[:3]})."
+        )
+    x = graph.x if x is None else x
+    edge_index = graph.edge_index if edge_index is None else edge_index
+    index = ids.index(node_id)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        z = model.encode(x, edge_index)
+        scores = model.decoder.score_all(z, torch.tensor([index]))[0]
+    model.train(was_training)
+    known = edge_index[1, edge_index[0] == index]
+    scores[known] = float("-inf")
+    scores[index] = float("-inf")
+    if exclude is not None:
+        scores[torch.as_tensor(exclude, dtype=torch.long)] = float("-inf")
+    top = scores.topk(min(k, int(torch.isfinite(scores).sum())))
+    texts = dataset.texts[0] if dataset.texts else [None] * len(ids)
+    return [
+        {
+            "rank": r + 1,
+            "index": int(i),
+            "id": ids[int(i)],
+            "score": float(torch.sigmoid(s)),
+            "text": texts[int(i)],
+        }
+        for r, (s, i) in enumerate(zip(top.values, top.indices))
+    ]
+
+
+def top_triples(
+    model: nn.Module,
+    task: KGTask,
+    entity: int,
+    k: int = 10,
+    dataset: GraphDataset | None = None,
+) -> list[dict[str, Any]]:
+    """The ``k`` most likely new ``(entity, relation, tail)`` triples.
+
+    Every relation is scored against every tail; triples already in the
+    training graph are left out, and ``held_out`` marks those that are
+    validation or test triples (true links the model never saw).
+
+    Args:
+        model (nn.Module): a trained :class:`RelationalLinkModel`.
+        task (KGTask): the task it was trained on.
+        entity (int): index of the head entity.
+        k (int, optional): number of triples (default: ``10``).
+        dataset (GraphDataset, optional): adds ids and texts of the
+            relations and tails.
+
+    Returns:
+        list[dict]: ``{"rank", "relation", "tail", "probability",
+        "held_out"}`` best first (``probability`` is the softmax over
+        tails of the ``(entity, relation)`` query), plus ``*_id`` and
+        ``*_text`` keys when ``dataset`` is given.
+    """
+    num_rel = task.num_relations
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        z = task.embed(model)
+        heads = torch.full((num_rel,), int(entity), dtype=torch.long)
+        probs = model.score_tails(z, heads, torch.arange(num_rel))
+        probs = probs.softmax(-1)  # [num_relations, num_entities]
+    model.train(was_training)
+    seen = task.train[task.train[:, 0] == int(entity)]
+    probs[seen[:, 1], seen[:, 2]] = -1.0
+    top = probs.view(-1).topk(min(k, probs.numel()))
+    rows = []
+    for rank, (p, flat) in enumerate(zip(top.values, top.indices)):
+        rel, tail = divmod(int(flat), probs.size(1))
+        held = tail in task.answers.get((int(entity), rel), ())
+        rows.append(
+            {
+                "rank": rank + 1,
+                "relation": rel,
+                "tail": tail,
+                "probability": float(p),
+                "held_out": held,
+            }
+        )
+    return [_with_names(row, dataset) for row in rows]
+
+
+def _with_names(row: dict, dataset: GraphDataset | None) -> dict:
+    """Add relation and tail ids and texts from a knowledge graph."""
+    if dataset is None:
+        return row
+    rel, tail = row["relation"], row["tail"]
+    row["relation_id"] = dataset.meta["relations"][rel]
+    row["relation_text"] = dataset.meta["relation_texts"][rel]
+    row["tail_id"] = dataset.node_ids[0][tail]
+    row["tail_text"] = dataset.texts[0][tail] if dataset.texts else None
+    return row

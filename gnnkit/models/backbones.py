@@ -183,6 +183,12 @@ class GraphModel(nn.Module):
                 f"{list(x.shape)}); build the model with in_channels "
                 "equal to the dataset's num_features."
             )
+        if not x.is_floating_point():
+            raise ModelError(
+                f"{type(self).__name__} expects float node features x "
+                f"(got {x.dtype}); one-hot encode categorical features or "
+                "call x.float()."
+            )
 
     def _usable_edges(
         self, edge_attr: Tensor | None, edge_weight: Tensor | None

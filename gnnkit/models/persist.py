@@ -8,8 +8,10 @@ other model families (e.g. LM+GNN) plug in with :func:`register_kind`.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,21 +30,53 @@ CONFIG = "config.json"
 FORMAT = 1
 
 Builder = Callable[[dict[str, Any]], nn.Module]
-_BUILDERS: dict[str, Builder] = {}
+Saver = Callable[[nn.Module, Path], Any]
+Loader = Callable[[Path], nn.Module]
 
 
-def register_kind(kind: str, builder: Builder) -> None:
-    """Teach :func:`load_model` to rebuild models of ``kind``.
+@dataclass(frozen=True)
+class _Kind:
+    builder: Builder | None = None
+    saver: Saver | None = None
+    loader: Loader | None = None
 
-    A model is saved under ``type(model).kind`` (a class attribute) with
-    its ``config`` dict; on load, ``builder(config)`` must return a model
-    with the same state-dict keys, whose weights are then loaded.
+
+_KINDS: dict[str, _Kind] = {}
+#: kinds whose module registers itself on import: kind -> (module, saver,
+#: loader) function names, imported only when such a folder is met
+_LAZY = {"lm_gnn": ("gnnkit.models.fusion_io", "save_lm_gnn",
+                    "load_lm_gnn")}
+
+
+def register_kind(
+    kind: str,
+    builder: Builder | None = None,
+    *,
+    saver: Saver | None = None,
+    loader: Loader | None = None,
+) -> None:
+    """Teach :func:`save_model` and :func:`load_model` a model ``kind``.
+
+    A model is saved under ``type(model).kind`` (a class attribute). With
+    a ``builder``, gnnkit writes the model's ``config`` dict and all
+    weights, and on load ``builder(config)`` must return a model with the
+    same state-dict keys. A family with its own folder layout (e.g. an
+    LM with an adapter) gives ``saver(model, directory)`` and
+    ``loader(directory) -> model`` instead, and writes ``kind`` into its
+    own ``config.json``.
 
     Args:
         kind (str): the value of the model class's ``kind`` attribute.
-        builder (callable): ``config -> nn.Module``.
+        builder (callable, optional): ``config -> nn.Module``.
+        saver (callable, optional): ``(model, directory) -> None``.
+        loader (callable, optional): ``directory -> nn.Module``.
     """
-    _BUILDERS[kind] = builder
+    if builder is None and (saver is None or loader is None):
+        raise ValueError(
+            f"register_kind({kind!r}) needs a builder, or both a saver "
+            "and a loader."
+        )
+    _KINDS[kind] = _Kind(builder, saver, loader)
 
 
 register_kind(GraphModel.kind, lambda config: build_model(**config))
@@ -72,8 +106,18 @@ def save_model(
     Raises:
         ModelError: if the model has no registered ``kind`` or ``config``.
     """
-    kind, config = _describe(model)
+    kind = _kind_of(model)
     directory = Path(directory)
+    entry = _KINDS[kind]
+    if entry.saver is not None:
+        if classes is not None or extra:
+            raise ModelError(
+                f"models of kind {kind!r} keep their own label names and "
+                "settings; save them without classes= and extra=."
+            )
+        entry.saver(model, directory)
+        return directory
+    config = _config_of(model)
     tensors = {k: v.detach().cpu().contiguous().clone()
                for k, v in model.state_dict().items()}
     atomic_write_bytes(directory / WEIGHTS, st_save(tensors))
@@ -104,30 +148,65 @@ def load_model(directory: str | os.PathLike) -> tuple[nn.Module, dict]:
     """
     directory = Path(directory)
     info = _read_config(directory / CONFIG)
-    model = _build(info, directory / CONFIG)
+    entry = _entry(info["kind"], directory / CONFIG)
+    if entry.loader is not None:
+        return entry.loader(directory).eval(), info
+    model = _build(entry, info, directory / CONFIG)
     state = _read_weights(directory / WEIGHTS)
     _load_state(model, state, directory / WEIGHTS)
     model.eval()
     return model, info
 
 
-def _describe(model: nn.Module) -> tuple[str, dict[str, Any]]:
+def _kind_of(model: nn.Module) -> str:
     kind = getattr(type(model), "kind", None)
-    config = getattr(model, "config", None)
-    if kind not in _BUILDERS or not isinstance(config, dict):
+    if isinstance(kind, str) and kind not in _KINDS:
+        _import_lazy(kind)
+    if kind not in _KINDS:
         raise ModelError(
             f"cannot save {type(model).__name__}: it needs a class "
-            f"attribute 'kind' registered with register_kind() (known: "
-            f"{sorted(_BUILDERS)}) and a dict 'config' to rebuild it."
+            "attribute 'kind' registered with register_kind() (known: "
+            f"{_known()})."
         )
+    return kind
+
+
+def _config_of(model: nn.Module) -> dict[str, Any]:
+    config = getattr(model, "config", None)
     try:
         json.dumps(config)
     except TypeError as err:
+        config = f"not JSON-able ({err})"
+    if not isinstance(config, dict):
         raise ModelError(
-            f"cannot save {type(model).__name__}: its config is not "
-            f"JSON-able ({err})."
-        ) from None
-    return kind, config
+            f"cannot save {type(model).__name__}: it needs a JSON-able "
+            f"dict 'config' to be rebuilt from (got {config!r})."
+        )
+    return config
+
+
+def _entry(kind: str, path: Path) -> _Kind:
+    if kind not in _KINDS:
+        _import_lazy(kind)
+    if kind not in _KINDS:
+        raise ModelError(
+            f"{path}: unknown model kind {kind!r} (known: {_known()}); "
+            "import the module that registers it before loading."
+        )
+    return _KINDS[kind]
+
+
+def _import_lazy(kind: str) -> None:
+    if kind in _LAZY:
+        module_name, saver, loader = _LAZY[kind]
+        module = importlib.import_module(module_name)
+        if kind not in _KINDS:
+            register_kind(kind, saver=getattr(module, saver),
+                          loader=getattr(module, loader))
+
+
+def _known() -> list[str]:
+    return sorted(set(_KINDS) | set(_LAZY))
 
 
 def _read_config(path: Path) -> dict[str, Any]:
@@ -146,16 +225,9 @@ def _read_config(path: Path) -> dict[str, Any]:
     return info
 
 
-def _build(info: dict[str, Any], path: Path) -> nn.Module:
-    builder = _BUILDERS.get(info["kind"])
-    if builder is None:
-        raise ModelError(
-            f"{path}: unknown model kind {info['kind']!r} (known: "
-            f"{sorted(_BUILDERS)}); import the module that registers it "
-            "before loading."
-        )
+def _build(entry: _Kind, info: dict[str, Any], path: Path) -> nn.Module:
     try:
-        return builder(info["config"])
+        return entry.builder(info["config"])
     except (TypeError, ValueError) as err:
         raise ModelError(f"{path}: cannot rebuild the model ({err}).") \
             from None

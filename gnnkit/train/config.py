@@ -33,7 +33,9 @@ class TrainConfig:
         patience (int, optional): stop after this many epochs without
             improvement of the monitored metric.
         monitor (str, optional): history key to select the best epoch on,
-            e.g. ``"val_loss"`` (default: the task's own ``monitor``).
+            e.g. ``"val_loss"`` (default: the task's own ``monitor``);
+            ``"epoch"`` keeps the last epoch. Keys naming a loss or error
+            (``loss``, ``rmse``, ``mae``) are minimised, others maximised.
         seed (int): seed for shuffling, dropout and initialisation done
             inside :func:`fit`. (default: ``0``)
         progress_bar (bool): show a tqdm bar over epochs.

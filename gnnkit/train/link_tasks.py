@@ -8,25 +8,17 @@ with the filtered protocol.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
-
 import torch
 import torch.nn.functional as F
+from sklearn.metrics import average_precision_score, roc_auc_score
 from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.transforms import RandomLinkSplit
 from torch_geometric.utils import is_undirected, negative_sampling
 
 from gnnkit.data.dataset import GraphDataset
+from gnnkit.data.knowledge import answer_sets, filter_mask, filtered_ranks
 from gnnkit.errors import DataError
-from gnnkit.evaluate.ranking import (
-    answer_sets,
-    filter_mask,
-    filtered_ranks,
-    link_auc,
-    ranking_metrics,
-)
-from gnnkit.models.link import LinkModel
 from gnnkit.train.tasks import Task
 
 
@@ -136,41 +128,37 @@ class LinkTask(Task):
 
     def validate(self, model: nn.Module) -> dict[str, float]:
         """``loss``, ``roc_auc`` and ``average_precision`` on validation."""
-        return self._scores(model, self.val_data)
+        pos, neg = self.scores(model, self.val_data)
+        return _pair_metrics(pos, neg)
 
-    def evaluate(
-        self,
-        model: nn.Module,
-        part: str = "test",
-        ks: Sequence[int] = (1, 10, 50),
-    ) -> dict[str, Any]:
-        """ROC-AUC on held-out edges plus filtered ranking metrics.
+    def part(self, name: str) -> Data:
+        """``"train"``, ``"val"`` or ``"test"`` data of the edge split."""
+        parts = {
+            "train": self.train_data,
+            "val": self.val_data,
+            "test": self.test_data,
+        }
+        if name not in parts:
+            raise ValueError(
+                f"part must be one of {sorted(parts)} (got {name!r})."
+            )
+        return parts[name]
+
+    def scores(self, model: nn.Module, data: Data) -> tuple[Tensor, Tensor]:
+        """Logits of the positive and negative held-out pairs of ``data``."""
+        z = model.encode(data.x, data.edge_index)
+        return (
+            model.decode(z, data.pos_edge_label_index),
+            model.decode(z, data.neg_edge_label_index),
+        )
+
+    def ranks(self, model: nn.Module, data: Data, chunk: int = 128) -> Tensor:
+        """Filtered rank of each held-out link among all nodes.
 
         For each held-out edge ``(u, v)`` (both ways when undirected) the
-        true end is ranked among all nodes after removing the other known
-        links of ``u`` (train, validation and test).
+        true end ``v`` is ranked among all nodes after removing the other
+        known links of ``u`` (train, validation and test).
         """
-        data = self.test_data if part == "test" else self.val_data
-        was_training = model.training
-        model.eval()
-        with torch.inference_mode():
-            out = self._scores(model, data)
-            out.update(self._ranking(model, data, ks))
-        model.train(was_training)
-        return out
-
-    def _scores(self, model: nn.Module, data: Data) -> dict[str, float]:
-        z = model.encode(data.x, data.edge_index)
-        pos = model.decode(z, data.pos_edge_label_index)
-        neg = model.decode(z, data.neg_edge_label_index)
-        metrics = link_auc(pos, neg)
-        return {
-            "loss": float(_bce(pos, neg)),
-            "roc_auc": metrics["roc_auc"],
-            "average_precision": metrics["average_precision"],
-        }
-
-    def _ranking(self, model, data, ks, chunk=128) -> dict[str, float]:
         z = model.encode(data.x, data.edge_index)
         pairs = data.pos_edge_label_index
         if is_undirected(self.data.edge_index, num_nodes=z.size(0)):
@@ -182,7 +170,18 @@ class LinkTask(Task):
             mask = filter_mask(queries, answers, z.size(0))
             scores = model.decoder.score_all(z, part[0])
             ranks.append(filtered_ranks(scores, part[1], mask))
-        return ranking_metrics(torch.cat(ranks), ks)
+        return torch.cat(ranks)
+
+
+def _pair_metrics(pos: Tensor, neg: Tensor) -> dict[str, float]:
+    """Validation loss, ROC-AUC and average precision of pair logits."""
+    y = torch.cat([torch.ones_like(pos), torch.zeros_like(neg)])
+    score = torch.cat([pos, neg]).float()
+    return {
+        "loss": float(_bce(pos, neg)),
+        "roc_auc": float(roc_auc_score(y, score)),
+        "average_precision": float(average_precision_score(y, score)),
+    }
 
 
 def _as_triples(edge_index: Tensor) -> Tensor:
@@ -272,29 +271,22 @@ class KGTask(Task):
         )
 
     def validate(self, model: nn.Module) -> dict[str, float]:
-        """Filtered ``mrr`` and ``hits@{1,3,10}`` plus the ``loss``."""
+        """Filtered ``mrr``, ``hits@1``, ``hits@10`` and the ``loss``."""
         ranks, loss = self.ranks(model, self.valid)
-        return {**ranking_metrics(ranks, (1, 3, 10)), "loss": loss}
+        return {
+            "mrr": float((1.0 / ranks).mean()),
+            "hits@1": float((ranks <= 1).float().mean()),
+            "hits@10": float((ranks <= 10).float().mean()),
+            "loss": loss,
+        }
 
-    def evaluate(
-        self, model: nn.Module, part: str = "test", limit: int | None = None
-    ) -> dict[str, Any]:
-        """Filtered ranking metrics of ``"test"`` or ``"valid"`` triples.
-
-        Heads and tails are ranked together, and per direction under
-        ``"tail"`` and ``"head"``.
-        """
-        triples = getattr(self.data, f"{part}_triples")[:limit]
-        was_training = model.training
-        model.eval()
-        with torch.inference_mode():
-            ranks, loss = self.ranks(model, triples)
-        model.train(was_training)
-        tail, head = ranks.view(2, -1)
-        out = {**ranking_metrics(ranks, (1, 3, 10)), "loss": loss}
-        out["tail"] = ranking_metrics(tail, (1, 3, 10))
-        out["head"] = ranking_metrics(head, (1, 3, 10))
-        return out
+    def triples(self, part: str) -> Tensor:
+        """The ``"train"``, ``"valid"`` or ``"test"`` triples ``[M, 3]``."""
+        if part not in ("train", "valid", "test"):
+            raise ValueError(
+                f"part must be 'train', 'valid' or 'test' (got {part!r})."
+            )
+        return getattr(self.data, f"{part}_triples")
 
     def embed(self, model: nn.Module) -> Tensor:
         """Entity embeddings from all training triples."""
@@ -324,69 +316,3 @@ def _with_inverse(triples: Tensor, num_relations: int) -> Tensor:
         [triples[:, 2], triples[:, 1] + num_relations, triples[:, 0]], 1
     )
     return torch.cat([triples, inverse])
-
-
-def recommend(
-    model: LinkModel,
-    dataset: GraphDataset,
-    node_id: Any,
-    k: int = 10,
-    *,
-    x: Tensor | None = None,
-    edge_index: Tensor | None = None,
-    exclude: Sequence[Any] | Tensor | None = None,
-) -> list[dict[str, Any]]:
-    """The top-``k`` new links of one node, with the texts of the targets.
-
-    For a citation graph: "which papers should this one cite?". Nodes it
-    is already linked to in ``edge_index`` (and ``exclude``) are left out.
-
-    Args:
-        model (LinkModel): a trained link model.
-        dataset (GraphDataset): node-level dataset with ``node_ids`` and
-            ``texts``.
-        node_id: the original id of the query node.
-        k (int, optional): number of suggestions (default: ``10``).
-        x (Tensor, optional): node features (default: the graph's ``x``).
-        edge_index (Tensor, optional): message-passing edges (default:
-            the graph's edges).
-        exclude (sequence or Tensor, optional): further node indices not
-            to suggest.
-
-    Returns:
-        list[dict]: ``{"rank", "index", "id", "score", "text"}`` per
-        suggestion, best first (``score`` is a probability).
-    """
-    graph = dataset.graphs[0]
-    ids = list(dataset.node_ids[0])
-    if node_id not in ids:
-        raise DataError(
-            f"node {node_id!r} is not in dataset "
-            f"'{dataset.name}' (ids look like {ids[:3]})."
-        )
-    x = graph.x if x is None else x
-    edge_index = graph.edge_index if edge_index is None else edge_index
-    index = ids.index(node_id)
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        z = model.encode(x, edge_index)
-        scores = model.decoder.score_all(z, torch.tensor([index]))[0]
-    model.train(was_training)
-    known = edge_index[1, edge_index[0] == index]
-    scores[known] = float("-inf")
-    scores[index] = float("-inf")
-    if exclude is not None:
-        scores[torch.as_tensor(exclude, dtype=torch.long)] = float("-inf")
-    top = scores.topk(min(k, int(torch.isfinite(scores).sum())))
-    texts = dataset.texts[0] if dataset.texts else [None] * len(ids)
-    return [
-        {
-            "rank": r + 1,
-            "index": int(i),
-            "id": ids[int(i)],
-            "score": float(torch.sigmoid(s)),
-            "text": texts[int(i)],
-        }
-        for r, (s, i) in enumerate(zip(top.values, top.indices))
-    ]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-import importlib.util
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -41,8 +40,9 @@ class RunSettings:
             ``"mlp"``. (default: ``"gin"``)
         lm_strategy (str): ``"none"`` (the dataset's own features),
             ``"cascade"`` (frozen LM embeddings of the node texts as
-            features) or a joint strategy such as ``"lora"`` when
-            :mod:`gnnkit.models.fusion` is installed. (default: ``"none"``)
+            features) or, for node-level datasets, a joint LM+GNN strategy:
+            ``"frozen"``, ``"top-2"``, ``"full"``, ``"lora"`` or
+            ``"prefix"``. (default: ``"none"``)
         lr (float): GNN learning rate. (default: ``1e-2``)
         lm_lr (float): LM learning rate of joint strategies.
             (default: ``2e-5``)
@@ -99,22 +99,18 @@ def cached_dataset(name: str) -> GraphDataset:
     return load_dataset(name)
 
 
-def has_fusion() -> bool:
-    """Whether the joint LM+GNN module :mod:`gnnkit.models.fusion` exists."""
-    return importlib.util.find_spec("gnnkit.models.fusion") is not None
-
-
 def lm_strategies(dataset: GraphDataset) -> list[str]:
     """The LM strategies that make sense for ``dataset``.
 
     ``["none"]`` without node texts; otherwise ``"cascade"`` first (frozen
     LM features, the cheap default), ``"none"`` and, for node-level
-    datasets when the fusion module exists, the joint strategies.
+    datasets, the joint LM+GNN strategies of
+    :class:`~gnnkit.models.fusion.LMGNN`.
     """
     if dataset.texts is None:
         return list(NO_TEXT)
-    joint = dataset.level == "node" and has_fusion()
-    return [*TEXT_PATHS, *NO_TEXT, *(JOINT_STRATEGIES if joint else ())]
+    joint = JOINT_STRATEGIES if dataset.level == "node" else ()
+    return [*TEXT_PATHS, *NO_TEXT, *joint]
 
 
 def split(dataset: GraphDataset, fraction: float,

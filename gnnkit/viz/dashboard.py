@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from typing import Any, Callable, Sequence
 
@@ -16,7 +17,7 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from gnnkit.data.dataset import GraphDataset
-from gnnkit.data.shipped import list_datasets
+from gnnkit.data.shipped import list_datasets, load_dataset
 from gnnkit.train.fit import FitResult, fit
 from gnnkit.viz.app import (
     MODEL_CHOICES,
@@ -149,14 +150,7 @@ class TrainingDashboard:
         **settings: Any,
     ) -> None:
         self._own: dict[str, GraphDataset] = {}
-        if not isinstance(dataset, (str, GraphDataset)):
-            raise TypeError(
-                "dataset must be a shipped dataset name or a GraphDataset "
-                f"(got {type(dataset).__name__}); see list_datasets()."
-            )
-        if isinstance(dataset, GraphDataset):
-            self._own[dataset.name] = dataset
-            dataset = dataset.name
+        dataset = self._resolve(dataset)
         self.base = RunSettings(dataset=dataset, model=model, epochs=epochs,
                                 lr=lr, lm_lr=lm_lr, **settings)
         self.callbacks = list(callbacks)
@@ -170,6 +164,23 @@ class TrainingDashboard:
         self.plot = FigurePane(self.figure)
         self.widget = self._layout()
         self._refresh_strategies()
+
+    def _resolve(self, dataset: Any) -> str:
+        """The dropdown name of ``dataset``; a path or a GraphDataset is
+        loaded and offered first under its name."""
+        if not isinstance(dataset, (str, os.PathLike, GraphDataset)):
+            raise TypeError(
+                "dataset must be a shipped dataset name, a path or a "
+                f"GraphDataset (got {type(dataset).__name__}); see "
+                "list_datasets()."
+            )
+        names = {n.lower(): n for n in list_datasets()}
+        if isinstance(dataset, str) and dataset.lower() in names:
+            return names[dataset.lower()]
+        if not isinstance(dataset, GraphDataset):
+            dataset = load_dataset(dataset)  # DataError for a bad path
+        self._own[dataset.name] = dataset
+        return dataset.name
 
     # -- widgets -----------------------------------------------------------
     def _build_controls(self) -> None:

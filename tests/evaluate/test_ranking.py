@@ -1,6 +1,10 @@
 import pytest
 import torch
+from torch import nn
+from torch_geometric.data import Data
 
+from gnnkit.data.dataset import GraphDataset
+from gnnkit.errors import DataError
 from gnnkit.evaluate.ranking import (
     answer_sets,
     filter_mask,
@@ -9,7 +13,11 @@ from gnnkit.evaluate.ranking import (
     link_auc,
     mean_reciprocal_rank,
     ranking_metrics,
+    recommend,
+    top_triples,
 )
+from gnnkit.models.link import DotProductDecoder, LinkModel
+from gnnkit.train.link_tasks import KGTask
 
 # Three queries over five candidates, worked out by hand:
 #   q0: target 2 (0.5); 1 and 3 score 0.9; 1 is another known answer, so
@@ -84,3 +92,89 @@ def test_link_auc_and_ranking_metrics_need_input():
         link_auc(torch.tensor([0.3]), torch.tensor([]))
     with pytest.raises(ValueError, match="at least one rank"):
         ranking_metrics(torch.tensor([]))
+
+
+class Passthrough(nn.Module):
+    """Encoder stand-in: the node features are the embeddings."""
+
+    def forward(self, x, edge_index, edge_weight=None):
+        return x
+
+
+def test_recommend_ranks_unlinked_nodes_by_score():
+    x = torch.tensor(
+        [[1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [2.0, 0.0], [0.0, 0.5]]
+    )
+    edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    dataset = GraphDataset(
+        [Data(x=x, edge_index=edge_index)],
+        level="node",
+        node_ids=[list("abcde")],
+        texts=[["A", "B", "C", "D", "E"]],
+    )
+    model = LinkModel(Passthrough(), DotProductDecoder(), {})
+    top = recommend(model, dataset, "b", k=5)
+    # b scores a 1, c 1, d 2, e 0.5; a and c are already linked.
+    assert [t["id"] for t in top] == ["d", "e"]
+    assert [t["text"] for t in top] == ["D", "E"]
+    assert top[0]["score"] == pytest.approx(
+        torch.sigmoid(torch.tensor(2.0)).item()
+    )
+    assert [
+        t["id"] for t in recommend(model, dataset, "b", k=1, exclude=[3])
+    ] == ["e"]
+    with pytest.raises(DataError, match="node 'z' is not in dataset"):
+        recommend(model, dataset, "z")
+
+
+class TableModel(nn.Module):
+    """KG stand-in scoring query (entity e, relation r) with row e + 4r."""
+
+    def __init__(self, table):
+        super().__init__()
+        self.table = table
+
+    def forward(self, x, edge_index, edge_type):
+        return x
+
+    def score_tails(self, z, head, relation):
+        return self.table[head + 4 * relation]
+
+
+def test_top_triples_skips_training_triples_and_flags_held_out():
+    train = torch.tensor([[0, 0, 1], [0, 1, 2]])
+    data = Data(
+        num_nodes=4,
+        edge_index=train[:, [0, 2]].t(),
+        edge_type=train[:, 1],
+        train_triples=train,
+        valid_triples=torch.tensor([[0, 0, 3]]),
+        test_triples=torch.tensor([[1, 0, 2]]),
+    )
+    dataset = GraphDataset(
+        [data],
+        level="node",
+        node_ids=[list("abcd")],
+        texts=[["A", "B", "C", "D"]],
+        meta={
+            "relations": ["r0", "r1"],
+            "relation_texts": ["zero", "one"],
+            "num_relations": 2,
+        },
+    )
+    table = torch.zeros(16, 4)
+    table[0] = torch.tensor([0.0, 3.0, 1.0, 2.0])  # (a, r0, ?)
+    table[4] = torch.tensor([0.0, 0.0, 5.0, 0.0])  # (a, r1, ?)
+    task = KGTask(dataset, torch.zeros(4, 1))
+    top = top_triples(TableModel(table), task, 0, k=3, dataset=dataset)
+    probs = torch.tensor([0.0, 3.0, 1.0, 2.0]).softmax(-1)
+    assert [(t["relation_id"], t["tail_id"]) for t in top] == [
+        ("r0", "d"),
+        ("r0", "c"),
+        ("r0", "a"),
+    ]
+    assert [t["probability"] for t in top] == pytest.approx(
+        probs[[3, 2, 0]].tolist()
+    )
+    assert [t["held_out"] for t in top] == [True, False, False]
+    assert top[0]["tail_text"] == "D" and top[0]["relation_text"] == "zero"

@@ -163,3 +163,11 @@ def test_graph_model_repr():
     gat = build_model("gat", 7, 3, level="node", edge_dim=4)
     assert repr(gat) == ("GAT(7, 3, level='node', hidden_channels=64, "
                          "num_layers=3, edge_dim=4, heads=4)")
+
+
+def test_graph_model_integer_features():
+    model = build_model("gin", 3, 2)
+    x, edge_index, batch = tiny_batch()
+    with pytest.raises(ModelError, match="expects float node features x "
+                       r"\(got torch.int64\)"):
+        model(x.long(), edge_index, batch)

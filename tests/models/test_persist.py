@@ -133,5 +133,40 @@ def test_register_kind_round_trips_custom_model(tmp_path):
 
 
 def test_save_model_unregistered_class(tmp_path):
-    with pytest.raises(ModelError, match="cannot save Linear"):
+    with pytest.raises(ModelError, match="cannot save Linear: it needs"):
         save_model(tmp_path / "x", nn.Linear(2, 2))
+
+
+class Folder(nn.Module):
+    kind = "test_folder"
+
+    def __init__(self, value=0.0):
+        super().__init__()
+        self.value = nn.Parameter(torch.tensor([value]))
+
+
+def _save_folder(model, directory):
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text(json.dumps(
+        {"kind": "test_folder",
+         "config": {"value": model.value.item()}}))
+
+
+def _load_folder(directory):
+    info = json.loads((directory / "config.json").read_text())
+    return Folder(info["config"]["value"])
+
+
+def test_register_kind_with_own_saver_and_loader(tmp_path):
+    register_kind("test_folder", saver=_save_folder, loader=_load_folder)
+    save_model(tmp_path / "f", Folder(2.5))
+    loaded, info = load_model(tmp_path / "f")
+    assert isinstance(loaded, Folder) and float(loaded.value) == 2.5
+    assert info["kind"] == "test_folder" and not loaded.training
+    with pytest.raises(ModelError, match="keep their own label names"):
+        save_model(tmp_path / "g", Folder(), classes=["a"])
+
+
+def test_register_kind_needs_builder_or_both_hooks():
+    with pytest.raises(ValueError, match="needs a builder, or both"):
+        register_kind("half", saver=_save_folder)

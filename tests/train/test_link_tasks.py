@@ -2,33 +2,23 @@ import os
 
 import pytest
 import torch
-from torch import nn
 from torch_geometric.data import Data
 from torch_geometric.utils import stochastic_blockmodel_graph
 
-from gnnkit.data.dataset import GraphDataset
 from gnnkit.data.knowledge import read_kg
 from gnnkit.errors import DataError
+from gnnkit.evaluate.ranking import evaluate_kg_task, evaluate_link_task
 from gnnkit.models.link import (
-    DotProductDecoder,
-    LinkModel,
     RelationalLinkModel,
     build_link_model,
     kg_text_features,
 )
 from gnnkit.train.config import TrainConfig
 from gnnkit.train.fit import fit
-from gnnkit.train.link_tasks import KGTask, LinkTask, recommend, split_edges
+from gnnkit.train.link_tasks import KGTask, LinkTask, split_edges
 
 
-class Passthrough(nn.Module):
-    """Encoder stand-in: the node features are the embeddings."""
-
-    def forward(self, x, edge_index, edge_weight=None):
-        return x
-
-
-class TableModel(nn.Module):
+class TableModel(torch.nn.Module):
     """KG stand-in scoring query (entity e, relation r) with row e + 4r."""
 
     def __init__(self, table):
@@ -79,7 +69,7 @@ def test_link_task_short_run_beats_chance():
         model, task, TrainConfig(epochs=40, lr=0.01, progress_bar=False)
     )
     assert result.monitor == "val_roc_auc"
-    out = task.evaluate(model)
+    out = evaluate_link_task(model, task)
     assert out["roc_auc"] > 0.8
     assert set(out) >= {"average_precision", "mrr", "hits@10", "count"}
     assert out["count"] == 2 * task.test_data.pos_edge_label_index.size(1)
@@ -105,7 +95,7 @@ def test_kg_task_filtered_ranks_by_hand():
     table[0] = torch.tensor([0.9, 0.8, 0.7, 0.6])  # (0, r, ?): 1, 2 known
     table[3 + 4] = torch.tensor([0.1, 0.5, 0.9, 0.2])  # (3, r^-1, ?): 2
     task = KGTask(data, torch.zeros(4, 1))
-    out = task.evaluate(TableModel(table))
+    out = evaluate_kg_task(TableModel(table), task)
     assert out["tail"]["mean_rank"] == 2.0  # only 0 is left above 3
     assert out["head"]["mean_rank"] == 3.0  # 1 and 3 are above 0
     assert out["mrr"] == pytest.approx((1 / 2 + 1 / 3) / 2)
@@ -130,33 +120,7 @@ def test_kg_task_umls_short_run_well_above_chance():
         task,
         TrainConfig(epochs=4, lr=0.01, weight_decay=0.0, progress_bar=False),
     )
-    out = task.evaluate(model)
+    out = evaluate_kg_task(model, task)
     assert out["count"] == 2 * 661
     # chance is about 10 / 135 = 0.07
     assert out["hits@10"] > 0.6
-
-
-def test_recommend_ranks_unlinked_nodes_by_score():
-    x = torch.tensor(
-        [[1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [2.0, 0.0], [0.0, 0.5]]
-    )
-    edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
-    dataset = GraphDataset(
-        [Data(x=x, edge_index=edge_index)],
-        level="node",
-        node_ids=[list("abcde")],
-        texts=[["A", "B", "C", "D", "E"]],
-    )
-    model = LinkModel(Passthrough(), DotProductDecoder(), {})
-    top = recommend(model, dataset, "b", k=5)
-    # b scores a 1, c 1, d 2, e 0.5; a and c are already linked.
-    assert [t["id"] for t in top] == ["d", "e"]
-    assert [t["text"] for t in top] == ["D", "E"]
-    assert top[0]["score"] == pytest.approx(
-        torch.sigmoid(torch.tensor(2.0)).item()
-    )
-    assert [
-        t["id"] for t in recommend(model, dataset, "b", k=1, exclude=[3])
-    ] == ["e"]
-    with pytest.raises(DataError, match="node 'z' is not in dataset"):
-        recommend(model, dataset, "z")

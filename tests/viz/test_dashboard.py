@@ -1,4 +1,5 @@
 import threading
+from pathlib import Path
 
 import pytest
 import torch
@@ -189,13 +190,21 @@ def test_training_dashboard_joint_strategy_trains_lm(tiny_lm, strategy):
 
 
 def test_training_dashboard_rejects_bad_dataset_argument():
-    with pytest.raises(TypeError, match="shipped dataset name or a "
-                                        "GraphDataset"):
+    with pytest.raises(TypeError, match="shipped dataset name, a path or "
+                                        "a GraphDataset"):
         TrainingDashboard(None)
     from gnnkit.errors import DataError
 
     with pytest.raises(DataError, match="neither a shipped dataset"):
         TrainingDashboard("NO_SUCH_SET")
+
+
+def test_training_dashboard_reads_names_any_case_and_paths():
+    assert TrainingDashboard("mutag").dataset.value == "MUTAG"
+    folder = Path(__file__).resolve().parents[1] / "cases" / "C02" / "SIGNED"
+    dash = TrainingDashboard(folder, epochs=1)
+    assert dash.dataset.options[0] == dash.dataset.value
+    assert dash._own[dash.dataset.value].num_features >= 1
 
 
 def test_training_dashboard_keeps_out_of_range_values_out():

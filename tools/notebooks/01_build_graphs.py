@@ -315,8 +315,8 @@ check_answer("benzene edge rows", answer,
 # A whole CSV of SMILES loads the same way. The shipped ESOL set has 1,128
 # molecules with their measured water solubility -- a **regression**
 # target, so there are no classes and the summary gives the target's
-# range instead. The one isolated node is a molecule made of a single heavy
-atom, which has no bonds at all.
+# range instead. The one isolated node is a molecule made of a single
+# heavy atom, which has no bonds at all.
 
 # %%
 esol = load_dataset("ESOL")

@@ -118,12 +118,12 @@ check_answer("h_3 with W = I", answer, identity(x, edge_index)[3],
 #
 # The four classic layers differ in how they weigh the neighbours:
 #
-# | layer | aggregation | reference |
+# | layer | how a node combines its neighbours | paper |
 # | --- | --- | --- |
-# | GCN | degree-normalised sum, as above | Kipf and Welling 2017 |
-# | GAT | sum weighted by learned attention (softmax over neighbours) | Veličković et al. 2018 |
-# | GraphSAGE | own features plus the *mean* of the neighbours | Hamilton et al. 2017 |
-# | GIN | MLP of own features plus the *sum* of the neighbours | Xu et al. 2019 |
+# | GCN | degree-normalised sum, as above | Kipf, Welling 2017 |
+# | GAT | sum weighted by learned attention | Veličković et al. 2018 |
+# | GraphSAGE | own features and the *mean* of the rest | Hamilton 2017 |
+# | GIN | MLP of own features plus the *sum* | Xu et al. 2019 |
 #
 # `build_model` wraps each in the same stack -- layers, a readout that
 # pools nodes into one vector per graph, and a small head -- so they can be

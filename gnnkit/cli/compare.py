@@ -1,0 +1,207 @@
+"""``gnnkit compare``: every LM/GNN combination on one text graph.
+
+Writes one table to ``metrics.json`` and the HTML report; also runs one
+node-level mode for ``gnnkit run --mode cascade|joint|lm``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from gnnkit._io import atomic_write_json
+from gnnkit.cli.run import add_data_options, read_data
+from gnnkit.data.dataset import GraphDataset
+from gnnkit.evaluate.compare import (
+    COLUMNS,
+    DEFAULT_MODES,
+    ComparisonResult,
+    compare,
+    make_splits,
+)
+from gnnkit.evaluate.metrics import classification_metrics
+from gnnkit.evaluate.modes import (
+    CompareSettings,
+    FeatureStore,
+    ModeRun,
+    parse_mode,
+    run_mode,
+)
+from gnnkit.train.joint import JointSettings
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``compare`` and its options."""
+    parser = subparsers.add_parser(
+        "compare", help="compare LM and GNN combinations on a text graph",
+        description="Run every mode on the same splits (epochs chosen on "
+        "validation, test touched once) and write one table to "
+        "metrics.json and report.html.",
+    )  # fmt: skip
+    add_data_options(parser)
+    parser.set_defaults(dataset="Cora_TAG")
+    parser.add_argument("--modes", nargs="+", default=list(DEFAULT_MODES),
+                        help="modes, e.g. cascade_gcn tfidf_gcn mlp_lm "
+                        "hybrid_sage joint_lora joint_top-2 lm "
+                        f"(default: {' '.join(DEFAULT_MODES)})")
+    parser.add_argument("--seeds", type=int, default=5,
+                        help="seeds, one split each (default: 5)")
+    parser.add_argument("--split", default="60/20/20",
+                        help="train/val/test percentages (default: 60/20/20)")
+    parser.add_argument("--labels-per-class", type=int, default=None,
+                        metavar="K", help="K labelled nodes per class "
+                        "instead of --split (500 validation nodes)")
+    add_model_options(parser)
+    parser.add_argument("--out", default=None,
+                        help="output folder (default: runs/compare-<dataset>)")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="hide progress bars")
+    return parser
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """Options of the language model and of joint training."""
+    group = parser.add_argument_group("language model")
+    group.add_argument("--lm", default=None,
+                       help="LM name or folder (default: the shipped "
+                       "all-MiniLM-L6-v2)")
+    group.add_argument("--max-length", type=int, default=256,
+                       help="tokens per text for cascade features "
+                       "(default: 256)")
+    group.add_argument("--joint-max-length", type=int, default=128,
+                       help="tokens per text in joint training "
+                       "(default: 128)")
+    group.add_argument("--joint-epochs", type=int, default=4,
+                       help="epochs of joint training (default: 4)")
+    group.add_argument("--cache", default=".gnnkit_cache",
+                       help="embedding cache folder (default: .gnnkit_cache)")
+
+
+def settings_from(args: argparse.Namespace, **gnn: Any) -> CompareSettings:
+    """:class:`CompareSettings` from the command-line options."""
+    joint = JointSettings(max_length=args.joint_max_length,
+                          epochs=args.joint_epochs)
+    gnn = {k: v for k, v in gnn.items() if v is not None}
+    return CompareSettings(
+        lm=args.lm, max_length=args.max_length, cache=args.cache or None,
+        joint=joint, progress_bar=not args.no_progress, **gnn)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compare the modes and write ``metrics.json`` and ``report.html``."""
+    dataset = read_data(args)
+    split = "60/20/20" if args.labels_per_class is None else "k_per_class"
+    split = args.split if split == "60/20/20" else split
+    out = Path(args.out or f"runs/compare-{dataset.name}")
+    result = compare(dataset, args.modes, seeds=args.seeds, split=split,
+                     k=args.labels_per_class or 20,
+                     settings=settings_from(args))
+    metrics = {"dataset": dataset.name, "split": result.split,
+               "seeds": result.seeds, "columns": list(COLUMNS),
+               "table": result.rows, "runs": result.runs,
+               "settings": result.settings}
+    metrics["report"] = write_report(out / "report.html", result)
+    atomic_write_json(out / "metrics.json", metrics)
+    print(result.format_table())
+    print(f"wrote {out / 'metrics.json'}")
+    return 0
+
+
+def write_report(path: Path, result: ComparisonResult) -> str:
+    """Write the comparison as an HTML report; return what was written.
+
+    Returns:
+        str: the report path, or a note when :mod:`gnnkit.viz.report` is
+        not available.
+    """
+    try:
+        import plotly.graph_objects as go
+
+        from gnnkit.viz.report import Report
+    except ImportError as err:
+        return f"no HTML report: gnnkit.viz.report unavailable ({err})"
+    report = Report(f"{result.dataset}: language models and GNNs compared")
+    note = (f"Split {result.split}, seeds {result.seeds}; epochs chosen on "
+            "validation, test nodes scored once per run.")
+    report.add_table("Comparison", result.rows, [*COLUMNS, "runs"], note)
+    figure = go.Figure(go.Bar(
+        x=[r["mode"] for r in result.rows],
+        y=[r["accuracy_mean"] for r in result.rows],
+        error_y={"type": "data",
+                 "array": [r["accuracy_std"] for r in result.rows]}))
+    figure.update_layout(yaxis_title="test accuracy", height=380)
+    report.add_figure("Test accuracy (mean ± std over seeds)", figure)
+    report.add_table("Every run", result.runs)
+    return report.write(path)
+
+
+MODE_NAMES = {"gnn": "gnn_{model}", "cascade": "cascade_{model}",
+              "joint": "joint_{strategy}_{model}", "lm": "lm"}
+
+
+def run_node_mode(args: argparse.Namespace, dataset: GraphDataset) -> int:
+    """``gnnkit run`` on a node-level dataset.
+
+    Trains one mode on a 60/20/20 split, saves the model and writes
+    ``metrics.json``.
+    """
+    name = MODE_NAMES["gnn" if args.mode == "gnn" else args.mode].format(
+        model=args.model, strategy=args.lm_strategy)
+    mode = parse_mode(name)
+    settings = _run_settings(args)
+    split = make_splits(dataset.y.view(-1).long(), [args.seed])[0]
+    out = Path(args.out or f"runs/{dataset.name}-{name}")
+    start = time.perf_counter()
+    done = run_mode(mode, dataset, FeatureStore(dataset, settings), split,
+                    args.seed, settings)
+    scores = classification_metrics(dataset.y[split[2]], done.test_logits,
+                                     num_classes=dataset.num_classes)
+    scores.pop("confusion_matrix")
+    metrics = {"dataset": dataset.name, "mode": name, "seed": args.seed,
+               "task": "node_classification", "split": "60/20/20",
+               "test": scores, "best_epoch": done.fit.best_epoch,
+               "val_accuracy": done.fit.best_score,
+               "train_seconds": done.fit.train_seconds,
+               "wall_seconds": time.perf_counter() - start,
+               "trainable_parameters": done.trainable_parameters,
+               "history": done.fit.history}
+    metrics["model_path"] = save_run_model(out / "model", mode, done,
+                                           dataset, settings)
+    atomic_write_json(out / "metrics.json", metrics)
+    print(f"{dataset.name} {name}: test accuracy {scores['accuracy']:.4f}, "
+          f"macro-F1 {scores['macro_f1']:.4f}; wrote {out / 'metrics.json'}")
+    return 0
+
+
+def _run_settings(args: argparse.Namespace) -> CompareSettings:
+    defaults = {"lm": None, "max_length": 256, "joint_max_length": 128,
+                "joint_epochs": args.epochs or 4, "cache": ".gnnkit_cache",
+                "no_progress": getattr(args, "no_progress", False)}
+    for key, value in defaults.items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+    return settings_from(args, epochs=args.epochs,
+                         hidden_channels=args.hidden, num_layers=args.layers)
+
+
+def save_run_model(folder: Path, mode: Any, done: ModeRun,
+                   dataset: GraphDataset, settings: CompareSettings) -> str:
+    """Save the trained model of one mode; return its folder."""
+    if mode.kind == "joint":
+        done.model.save(folder)
+        return str(folder)
+    from gnnkit.models.persist import save_model
+
+    if mode.kind == "lm":  # a Hugging Face folder: LMNodeClassifier(folder)
+        done.model.lm.save_pretrained(str(folder))
+        done.model.tokenizer.save_pretrained(str(folder))
+        return str(folder)
+    extra = {"mode": mode.name, "features": mode.features,
+             "lm": settings.lm, "pooling": settings.pooling,
+             "max_length": settings.max_length,
+             "tfidf_features": settings.tfidf_features}
+    save_model(folder, done.model, classes=dataset.classes, extra=extra)
+    return str(folder)
+
