@@ -29,11 +29,14 @@ BADGE = (
     "{repo}/blob/main/notebooks/{name})"
 )
 INSTALL = f"""\
-# On Colab or a fresh machine: install gnnkit only when it is missing.
+# On Colab or a fresh machine: install gnnkit (and fetch its shipped data)
+# only when it is missing.
 try:
     import gnnkit  # noqa: F401
 except ImportError:
     %pip install --quiet "gnnkit @ git+https://github.com/{REPO}"
+    !git clone -q --depth 1 https://github.com/{REPO} gnnkit-repo
+    %env GNNKIT_DATA=gnnkit-repo/data
 """
 
 

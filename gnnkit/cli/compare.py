@@ -18,6 +18,7 @@ from gnnkit.evaluate.compare import (
     COLUMNS,
     DEFAULT_MODES,
     ComparisonResult,
+    combined_rows,
     compare,
     make_splits,
 )
@@ -50,9 +51,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="seeds, one split each (default: 5)")
     parser.add_argument("--split", default="60/20/20",
                         help="train/val/test percentages (default: 60/20/20)")
-    parser.add_argument("--labels-per-class", type=int, default=None,
-                        metavar="K", help="K labelled nodes per class "
-                        "instead of --split (500 validation nodes)")
+    parser.add_argument("--labels-per-class", type=int, nargs="+",
+                        default=None, metavar="K",
+                        help="K labelled nodes per class instead of "
+                        "--split (500 validation nodes); several K give "
+                        "one table with a split column")
     add_model_options(parser)
     parser.add_argument("--out", default=None,
                         help="output folder (default: runs/compare-<dataset>)")
@@ -92,25 +95,33 @@ def settings_from(args: argparse.Namespace, **gnn: Any) -> CompareSettings:
 def run(args: argparse.Namespace) -> int:
     """Compare the modes and write ``metrics.json`` and ``report.html``."""
     dataset = read_data(args)
-    split = "60/20/20" if args.labels_per_class is None else "k_per_class"
-    split = args.split if split == "60/20/20" else split
     out = Path(args.out or f"runs/compare-{dataset.name}")
-    result = compare(dataset, args.modes, seeds=args.seeds, split=split,
-                     k=args.labels_per_class or 20,
-                     settings=settings_from(args))
-    metrics = {"dataset": dataset.name, "split": result.split,
-               "seeds": result.seeds, "columns": list(COLUMNS),
-               "table": result.rows, "runs": result.runs,
-               "settings": result.settings}
-    metrics["report"] = write_report(out / "report.html", result)
+    options = {"seeds": args.seeds, "settings": settings_from(args)}
+    if args.labels_per_class:
+        results = [compare(dataset, args.modes, split="k_per_class", k=k,
+                           **options) for k in args.labels_per_class]
+    else:
+        results = [compare(dataset, args.modes, split=args.split, **options)]
+    table = combined_rows(results) if len(results) > 1 else results[0].rows
+    metrics = {"dataset": dataset.name,
+               "split": [r.split for r in results] if len(results) > 1
+               else results[0].split,
+               "seeds": results[0].seeds,
+               "columns": (["split"] if len(results) > 1 else [])
+               + list(COLUMNS),
+               "table": table,
+               "runs": [run for r in results for run in r.runs],
+               "settings": results[0].settings}
+    metrics["report"] = write_report(out / "report.html", results)
     atomic_write_json(out / "metrics.json", metrics)
-    print(result.format_table())
+    for result in results:
+        print(result.format_table())
     print(f"wrote {out / 'metrics.json'}")
     return 0
 
 
-def write_report(path: Path, result: ComparisonResult) -> str:
-    """Write the comparison as an HTML report; return what was written.
+def write_report(path: Path, results: list[ComparisonResult]) -> str:
+    """Write the comparisons as an HTML report; return what was written.
 
     Returns:
         str: the report path, or a note when :mod:`gnnkit.viz.report` is
@@ -122,18 +133,23 @@ def write_report(path: Path, result: ComparisonResult) -> str:
         from gnnkit.viz.report import Report
     except ImportError as err:
         return f"no HTML report: gnnkit.viz.report unavailable ({err})"
-    report = Report(f"{result.dataset}: language models and GNNs compared")
-    note = (f"Split {result.split}, seeds {result.seeds}; epochs chosen on "
-            "validation, test nodes scored once per run.")
-    report.add_table("Comparison", result.rows, [*COLUMNS, "runs"], note)
-    figure = go.Figure(go.Bar(
-        x=[r["mode"] for r in result.rows],
-        y=[r["accuracy_mean"] for r in result.rows],
-        error_y={"type": "data",
-                 "array": [r["accuracy_std"] for r in result.rows]}))
-    figure.update_layout(yaxis_title="test accuracy", height=380)
+    first = results[0]
+    report = Report(f"{first.dataset}: language models and GNNs compared")
+    figure = go.Figure()
+    for result in results:
+        note = (f"Seeds {result.seeds}; epochs chosen on validation, test "
+                "nodes scored once per run.")
+        report.add_table(f"Comparison, split {result.split}", result.rows,
+                         [*COLUMNS, "runs"], note)
+        figure.add_trace(go.Bar(
+            name=result.split, x=[r["mode"] for r in result.rows],
+            y=[r["accuracy_mean"] for r in result.rows],
+            error_y={"type": "data",
+                     "array": [r["accuracy_std"] for r in result.rows]}))
+    figure.update_layout(yaxis_title="test accuracy", height=380,
+                         barmode="group")
     report.add_figure("Test accuracy (mean ± std over seeds)", figure)
-    report.add_table("Every run", result.runs)
+    report.add_table("Every run", [run for r in results for run in r.runs])
     return report.write(path)
 
 

@@ -20,9 +20,11 @@ def align_features(
 ) -> GraphDataset:
     """Reorder the columns of every ``x`` to ``feature_names``.
 
-    A feature the new graphs lack becomes a column of zeros (a node label
-    value that never occurs, say); a feature the model never saw is
-    dropped with a warning that names it.
+    A one-hot feature the new graphs lack (a name such as
+    ``node_label=7``: a label value that never occurs) becomes a column of
+    zeros; any other feature the model needs must be present. A feature
+    the model never saw is dropped with a warning that names it. A model
+    trained without features (``["constant"]``) gets a column of ones.
 
     Args:
         dataset (GraphDataset): graphs read from new files.
@@ -33,24 +35,22 @@ def align_features(
         GraphDataset: the same dataset, its ``x`` replaced in place.
 
     Raises:
-        DataError: if the new graphs carry no feature names, or share no
-            feature with the model.
+        DataError: if the new graphs carry no feature names, share no
+            feature with the model, or lack a feature that is not one-hot.
     """
     have = list(dataset.feature_names or [])
-    if have == list(feature_names):
+    feature_names = list(feature_names)
+    if have == feature_names:
         return dataset
+    if feature_names == ["constant"]:
+        return _constant(dataset)
     if not have:
         raise DataError(
             f"dataset '{dataset.name}' has no feature names, so its "
             "columns cannot be matched to the model's features."
         )
     position = {name: i for i, name in enumerate(have)}
-    shared = [n for n in feature_names if n in position]
-    if not shared:
-        raise DataError(
-            f"dataset '{dataset.name}' shares no feature with the model "
-            f"(model: {list(feature_names)[:5]}..., data: {have[:5]}...)."
-        )
+    _check_shared(dataset.name, have, feature_names, position)
     unknown = [n for n in have if n not in set(feature_names)]
     if unknown:
         warnings.warn(
@@ -60,7 +60,38 @@ def align_features(
         )
     for graph in dataset.graphs:
         graph.x = _reorder(graph.x, position, feature_names)
-    dataset.feature_names = list(feature_names)
+    dataset.feature_names = feature_names
+    return dataset
+
+
+def _check_shared(name, have, feature_names, position) -> None:
+    """The model's features must be present, one-hot columns aside."""
+    if not any(n in position for n in feature_names):
+        raise DataError(
+            f"dataset '{name}' shares no feature with the model (model: "
+            f"{feature_names[:5]}..., data: {have[:5]}...); read the new "
+            "graphs the way the training data was read."
+        )
+    missing = [n for n in feature_names if n not in position and "=" not in n]
+    if missing:
+        raise DataError(
+            f"dataset '{name}' lacks the feature column(s) {missing[:10]} "
+            "the model was trained on; add them with the same names (the "
+            f"data has {have[:10]})."
+        )
+
+
+def _constant(dataset: GraphDataset) -> GraphDataset:
+    """Give every graph the ones column of a model trained without x."""
+    if dataset.feature_names:
+        warnings.warn(
+            "the model was trained without node features; ignoring "
+            f"{list(dataset.feature_names)[:10]}",
+            stacklevel=3,
+        )
+    for graph in dataset.graphs:
+        graph.x = torch.ones(graph.num_nodes, 1)
+    dataset.feature_names = ["constant"]
     return dataset
 
 

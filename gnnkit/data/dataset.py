@@ -12,6 +12,8 @@ from typing import Any, Literal, Sequence
 import torch
 from torch_geometric.data import Data
 
+from gnnkit.errors import DataError
+
 Level = Literal["graph", "node"]
 
 
@@ -98,7 +100,22 @@ class GraphDataset:
 
     @property
     def y(self) -> torch.Tensor:
-        """Targets: one per graph (graph level) or per node (node level)."""
+        """Targets: one per graph (graph level) or per node (node level).
+
+        Raises:
+            DataError: the dataset has no graphs, or a graph has no ``y``
+                (the files carried no labels).
+        """
+        if not self.graphs:
+            raise DataError(f"dataset '{self.name}' has no graphs.")
+        for index, graph in enumerate(self.graphs):
+            if getattr(graph, "y", None) is None:
+                raise DataError(
+                    f"dataset '{self.name}' has no labels (graph "
+                    f"{self.graph_ids[index]!r} has no y); read it with "
+                    "a label column (label=..., a graph table) to train "
+                    "or evaluate."
+                )
         if self.level == "node":
             return self.graphs[0].y
         return torch.cat([g.y.view(-1) for g in self.graphs])

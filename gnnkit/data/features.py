@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import re
 import warnings
+import zlib
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -200,6 +201,7 @@ def check_no_empty(
     allow_empty: bool,
     path: Any = None,
     field: str | None = None,
+    note: str = "",
 ) -> None:
     """Raise a DataError naming the first graph without nodes.
 
@@ -210,6 +212,7 @@ def check_no_empty(
         allow_empty (bool): when true, empty graphs are accepted.
         path: the file to name in the message.
         field (str, optional): the field to name in the message.
+        note (str): a likely cause, added to the message.
     """
     if allow_empty:
         return
@@ -217,8 +220,8 @@ def check_no_empty(
     if empty:
         more = f" ({len(empty)} empty graphs in all)" if len(empty) > 1 else ""
         raise DataError(
-            f"graph {describe(empty[0])} has no nodes{more}; remove it or "
-            "pass allow_empty=True to keep empty graphs.",
+            f"graph {describe(empty[0])} has no nodes{more}{note}; remove "
+            "it or pass allow_empty=True to keep empty graphs.",
             path=path,
             field=field,
         )
@@ -316,19 +319,26 @@ def _as_int(value: Any) -> int | None:
 def decode_file(path: Any, encoding: str = "utf-8") -> str:
     """Contents of a text file (gunzipped if ``.gz``) as ``str``.
 
+    A leading byte-order mark is dropped, so files saved by Excel as
+    "CSV UTF-8" read like any other.
+
     Raises:
-        DataError: the file is missing, or a byte is not valid in
+        DataError: the file is missing, a folder, not valid gzip, UTF-16
+            while ``encoding`` is UTF-8, or a byte is not valid in
             ``encoding``; the message names the line, the byte and its
             offset, and suggests ``encoding='latin-1'`` or ``'cp1252'``.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError("file not found.", path=path)
-    payload = path.read_bytes()
-    if path.suffix.lower() == ".gz":
-        payload = gzip.decompress(payload)
+    payload = _read_payload(path)
+    if payload[:2] in (b"\xff\xfe", b"\xfe\xff") and "16" not in encoding:
+        raise DataError(
+            "the file is UTF-16 (it starts with a UTF-16 byte-order mark); "
+            "save it as UTF-8 or pass encoding='utf-16'.",
+            path=path,
+            line=1,
+        )
     try:
-        return payload.decode(encoding)
+        return payload.decode(encoding).removeprefix("\ufeff")
     except UnicodeDecodeError as err:
         line = payload.count(b"\n", 0, err.start) + 1
         where = "offset" if path.suffix.lower() != ".gz" else "unzipped offset"
@@ -338,4 +348,23 @@ def decode_file(path: Any, encoding: str = "utf-8") -> str:
             "Windows-1252: pass encoding='latin-1' or encoding='cp1252'.",
             path=path,
             line=line,
+        ) from None
+
+
+def _read_payload(path: Path) -> bytes:
+    """The bytes of ``path``, gunzipped when its name ends in ``.gz``."""
+    if path.is_dir():
+        raise DataError("is a folder, not a file.", path=path)
+    if not path.is_file():
+        raise DataError("file not found.", path=path)
+    payload = path.read_bytes()
+    if path.suffix.lower() != ".gz":
+        return payload
+    try:
+        return gzip.decompress(payload)
+    except (OSError, EOFError, zlib.error) as err:
+        raise DataError(
+            f"not a valid gzip file ({err}); re-download or re-compress "
+            "it, or drop the .gz suffix if it is plain text.",
+            path=path,
         ) from None

@@ -59,6 +59,7 @@ def read_json_graphs(
     """
     path = Path(path)
     records = _records(path, encoding)
+    _check_ids(records, path)
     width = _feature_width(records, path)
     graphs = [_graph(r, i, width, path) for i, r in enumerate(records)]
     names = [str(r.get("id", i)) for i, r in enumerate(records)]
@@ -98,7 +99,29 @@ def _records(path: Path, encoding: str) -> list[dict[str, Any]]:
             path=path,
             field="graphs",
         )
+    if not content:
+        raise DataError("the file holds no graphs.", path=path,
+                        field="graphs")
     return content
+
+
+def _check_ids(records: list[dict], path: Path) -> None:
+    """Graph ids must be unique: predictions are reported by them."""
+    seen: dict[Any, int] = {}
+    for index, record in enumerate(records):
+        key = record.get("id", index)
+        if not isinstance(key, (str, int)) or isinstance(key, bool):
+            raise DataError(
+                f"graph at index {index} has id {key!r}; an id is a string "
+                "or an integer.", path=path, field="id",
+            )
+        if key in seen:
+            raise DataError(
+                f"graph id {key!r} is used by the graphs at index "
+                f"{seen[key]} and {index}; give every graph its own id.",
+                path=path, field="id",
+            )
+        seen[key] = index
 
 
 def _feature_width(records: list[dict], path: Path) -> int:
@@ -114,7 +137,17 @@ def _feature_width(records: list[dict], path: Path) -> int:
             path=path,
             field="x",
         )
-    return widths.pop() if widths else 0
+    width = widths.pop() if widths else 0
+    bare = [i for i, r in enumerate(records) if r.get("x") is None]
+    if width and bare:
+        index = bare[0]
+        raise DataError(
+            f"graph {records[index].get('id', index)} (index {index}) has "
+            "no x while others do; give every graph x (or none of them).",
+            path=path,
+            field="x",
+        )
+    return width
 
 
 def _graph(record: dict, index: int, width: int, path: Path) -> Data:
@@ -130,7 +163,7 @@ def _graph(record: dict, index: int, width: int, path: Path) -> Data:
     edges = record.get("edges") or []
     edge_index = _array(edges, (len(edges), 2), "edges", where, path,
                         np.int64).reshape(-1, 2).T
-    bad = (edge_index < 0) | (edge_index >= num_nodes)
+    bad = (edge_index < 0) | (edge_index >= num_nodes)  # [2, E]
     if bad.any():
         row = int(np.argmax(bad.any(axis=0)))
         raise DataError(
@@ -149,7 +182,7 @@ def _graph(record: dict, index: int, width: int, path: Path) -> Data:
 def _num_nodes(record: dict, where: str, path: Path) -> int:
     """``num_nodes``, or the length of ``x`` when it is absent."""
     value = record.get("num_nodes", len(record.get("x") or []))
-    if not isinstance(value, int) or value < 0:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise DataError(
             f"{where}: num_nodes must be a whole number >= 0 (got "
             f"{value!r}).",
@@ -160,10 +193,13 @@ def _num_nodes(record: dict, where: str, path: Path) -> int:
 
 
 def _array(values, shape, field, where, path, dtype) -> np.ndarray:
-    """``values`` as an array of ``shape``; a DataError otherwise."""
+    """``values`` as an array of ``shape``; a DataError otherwise.
+
+    Floats must be finite; integers (node indices) must be whole numbers.
+    """
     try:
-        array = np.asarray(values, dtype=dtype)
-    except (TypeError, ValueError):
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
         array = None
     if array is None or (array.size and array.shape != shape):
         got = "non-numeric values" if array is None else list(array.shape)
@@ -172,14 +208,30 @@ def _array(values, shape, field, where, path, dtype) -> np.ndarray:
             path=path,
             field=field,
         )
-    return array
+    bad = ~np.isfinite(array)
+    if dtype == np.int64:
+        bad |= (array != np.round(array)) | (np.abs(array) > 2**53)
+    if bad.any():
+        row = int(np.argwhere(bad)[0][0])
+        kind = "whole node indices" if dtype == np.int64 else \
+            "finite numbers"
+        raise DataError(
+            f"{where}: row {row} of {field} ({values[row]!r}) must hold "
+            f"{kind} (no NaN, null or infinity).",
+            path=path,
+            field=field,
+        )
+    return array.astype(dtype)
 
 
 def _attach_labels(
     graphs: list[Data], records: list[dict], path: Path
 ) -> list | None:
-    """Set ``y`` on every graph; returns the classes (None: regression)."""
-    values = [r.get("y") for r in records]
+    """Set ``y`` on every graph; returns the classes (None: regression).
+
+    Numeric labels with any non-whole value are regression targets.
+    """
+    values = [_label(r, i, path) for i, r in enumerate(records)]
     if all(v is None for v in values):
         return None
     if any(v is None for v in values):
@@ -191,11 +243,34 @@ def _attach_labels(
             field="y",
         )
     labels = typed_labels(values)
-    if all(isinstance(v, float) for v in labels):
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool)
+           for v in labels) and any(isinstance(v, float) for v in labels):
         for graph, value in zip(graphs, labels):
-            graph.y = torch.tensor([value], dtype=torch.float32)
+            graph.y = torch.tensor([float(value)], dtype=torch.float32)
         return None
     y, classes = encode_labels(labels)
     for graph, target in zip(graphs, torch.from_numpy(y)):
         graph.y = target.view(1)
     return classes
+
+
+def _label(record: dict, index: int, path: Path) -> Any:
+    """The ``y`` of one graph: a number, string or bool (or ``None``).
+
+    A one-element list such as ``[1]`` is unwrapped; NaN, infinity,
+    longer lists and objects are errors.
+    """
+    value = record.get("y")
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if value is None or isinstance(value, (str, int)):
+        return value
+    if isinstance(value, float) and np.isfinite(value):
+        return value
+    raise DataError(
+        f"graph {record.get('id', index)} (index {index}) has y="
+        f"{record.get('y')!r}; y must be one class label or one finite "
+        "number (leave y out for unlabelled graphs).",
+        path=path,
+        field="y",
+    )

@@ -6,6 +6,7 @@ Original node ids, numeric node attributes, labels and texts are kept.
 
 from __future__ import annotations
 
+import warnings
 from numbers import Number
 from typing import Any, Sequence
 
@@ -68,12 +69,11 @@ def from_networkx(
         GraphDataset: node-level for one graph, graph-level for a list.
 
     Raises:
-        DataError: a non-numeric feature, a missing label or text.
+        DataError: not a graph, a graph without nodes, a feature or weight
+            that is not a finite number, a missing label or text.
     """
     single = isinstance(graphs, nx.Graph)
-    items = [graphs] if single else list(graphs)
-    if not items:
-        raise DataError("from_networkx needs at least one graph.")
+    items = _graph_list(graphs)
     exclude = {label, text, "y"}
     columns = _feature_columns(items, features, exclude)
     datas = [_to_data(g, columns, weight) for g in items]
@@ -95,25 +95,59 @@ def from_networkx(
     )
 
 
+def _graph_list(graphs: Any) -> list[nx.Graph]:
+    """``graphs`` as a non-empty list of graphs, each with nodes."""
+    single = isinstance(graphs, nx.Graph)
+    if not single and isinstance(graphs, (str, bytes, dict)):
+        graphs = [graphs]
+    items = [graphs] if single else list(graphs)
+    if not items:
+        raise DataError("from_networkx needs at least one graph.")
+    for index, graph in enumerate(items):
+        if not isinstance(graph, nx.Graph):
+            raise DataError(
+                f"item {index} is a {type(graph).__name__}, not a networkx "
+                "graph; pass an nx.Graph or a list of them."
+            )
+        if graph.number_of_nodes() == 0:
+            where = "the graph" if single else f"graph {index}"
+            raise DataError(f"{where} has no nodes; add nodes or leave it "
+                            "out.")
+    return items
+
+
 def _feature_columns(items, features, exclude) -> list[str]:
     """The node attributes used as features."""
     if features is None:
         return []
     if features != "auto":
         return list(features)
-    shared = None
+    shared, broken = None, {}
     for graph in items:
-        for _, attrs in graph.nodes(data=True):
+        for node, attrs in graph.nodes(data=True):
             keys = {k for k, v in attrs.items() if _is_numeric(v)}
             shared = keys if shared is None else shared & keys
+            for key, value in attrs.items():
+                if isinstance(value, Number) and key not in keys:
+                    broken.setdefault(key, (node, value))
+    for key, (node, value) in broken.items():
+        if key not in exclude:
+            warnings.warn(
+                f"node attribute {key!r} is {value!r} on node {node!r}, so "
+                "it is not used as a feature. Fix the value or pass "
+                "features=[...].",
+                stacklevel=3,
+            )
     return sorted((shared or set()) - exclude)
 
 
 def _is_numeric(value: Any) -> bool:
-    """A number, or a non-empty list of numbers."""
+    """A finite number, or a non-empty list of finite numbers."""
     if isinstance(value, (list, tuple, np.ndarray, torch.Tensor)):
         return len(value) > 0 and all(_is_numeric(v) for v in value)
-    return isinstance(value, Number) and not isinstance(value, complex)
+    if not isinstance(value, Number) or isinstance(value, complex):
+        return False
+    return bool(np.isfinite(float(value)))
 
 
 def _node_row(node, attrs, columns) -> list[float]:
@@ -124,8 +158,8 @@ def _node_row(node, attrs, columns) -> list[float]:
         if value is None or not _is_numeric(value):
             raise DataError(
                 f"node {node!r} has {column}={value!r}, which is not a "
-                "number or list of numbers; fix it or leave the attribute "
-                "out of features=.",
+                "finite number or list of finite numbers; fix it or leave "
+                "the attribute out of features=.",
                 field=column,
             )
         is_list = isinstance(value, (list, tuple, np.ndarray, torch.Tensor))
@@ -167,9 +201,9 @@ def _weight(attrs: dict, key: str | None, u, v) -> float:
     if key is None:
         return 0.0
     value = attrs.get(key)
-    if not isinstance(value, Number):
+    if not _is_numeric(value) or not isinstance(value, Number):
         raise DataError(f"edge ({u!r}, {v!r}) has {key}={value!r}, which "
-                        "is not a number.", field=key)
+                        "is not a finite number.", field=key)
     return float(value)
 
 
@@ -190,7 +224,7 @@ def _set_labels(datas, items, key, single) -> list | None:
     else:
         pairs = [(i, g.graph.get(key)) for i, g in enumerate(items)]
         what = "graph"
-    missing = [owner for owner, value in pairs if value is None]
+    missing = [owner for owner, value in pairs if _no_label(value)]
     if len(missing) == len(pairs):
         return None
     if missing:
@@ -208,6 +242,11 @@ def _set_labels(datas, items, key, single) -> list | None:
         for data, target in zip(datas, y):
             data.y = target.view(1)
     return classes
+
+
+def _no_label(value: Any) -> bool:
+    """``None`` and NaN mean the label is missing."""
+    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _names(items, columns) -> list[str]:

@@ -5,10 +5,11 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import gnnkit
 from gnnkit.data.dataset import GraphDataset
@@ -193,7 +194,7 @@ def load_dataset(
     if path.is_dir():
         from gnnkit.data.tu import read_tu
 
-        return read_tu(path, **kwargs)
+        return _read(read_tu, "a TU folder", path, **kwargs)
     if path.is_file():
         return _load_file(path, kwargs)
     raise DataError(
@@ -224,15 +225,15 @@ def _load_shipped(entry: ShippedDataset, kwargs: dict) -> GraphDataset:
     if entry.reader == "tu":
         from gnnkit.data.tu import read_tu
 
-        return read_tu(folder, **options)
+        return _read(read_tu, "a TU folder", folder, **options)
     if entry.reader == "table":
         from gnnkit.data.tables import read_csv_graph
 
         options.setdefault("name", entry.folder)
-        return read_csv_graph(*paths, **options)
+        return _read(read_csv_graph, "tables", *paths, **options)
     from gnnkit.data.molecules import read_smiles_csv
 
-    dataset = read_smiles_csv(*paths, **options)
+    dataset = _read(read_smiles_csv, "a SMILES table", *paths, **options)
     dataset.name = entry.folder
     return dataset
 
@@ -243,13 +244,29 @@ def _load_file(path: Path, kwargs: dict) -> GraphDataset:
     if name.endswith(TABLE_SUFFIXES):
         from gnnkit.data.tables import read_csv_graph
 
-        return read_csv_graph(path, **kwargs)
+        return _read(read_csv_graph, "tables", path, **kwargs)
     if name.endswith(".json"):
         from gnnkit.data.json_graphs import read_json_graphs
 
-        return read_json_graphs(path, **kwargs)
+        return _read(read_json_graphs, "a JSON graph file", path, **kwargs)
     raise DataError(
         "cannot tell how to read this file; gnnkit reads a TU folder, "
         ".csv/.tsv/.jsonl tables (optionally .gz) and .json graph files.",
         path=path,
     )
+
+
+def _read(reader: Callable, what: str, *args: Any, **options: Any):
+    """Call ``reader``, refusing options it does not take by name."""
+    accepted = inspect.signature(reader).parameters
+    unknown = [key for key in options if key not in accepted]
+    if any(p.kind == p.VAR_KEYWORD for p in accepted.values()):
+        unknown = []
+    if unknown:
+        takes = [k for k, p in accepted.items() if p.kind == p.KEYWORD_ONLY]
+        raise DataError(
+            f"option(s) {', '.join(unknown)} do not apply to {what}; it "
+            f"takes {', '.join(takes)}. Table options such as --nodes and "
+            "--graph-id are for CSV/TSV/JSONL edge tables."
+        )
+    return reader(*args, **options)

@@ -43,24 +43,41 @@ class Table:
         if name not in self.frame.columns:
             raise DataError(
                 f"no {role} column {name!r}; the columns are "
-                f"{[str(c) for c in self.frame.columns]}.",
+                f"{[str(c) for c in self.frame.columns]}.{self._hint()}",
                 path=self.path,
                 field=name,
             )
         return self.frame[name]
+
+    def _hint(self) -> str:
+        """Why a column may be missing: no rows, or another separator."""
+        columns = [str(c) for c in self.frame.columns]
+        if not columns:
+            return " The file has no rows."
+        if len(columns) > 1:
+            return ""
+        for sep, name in ((";", "semicolons"), ("\t", "tabs"),
+                          (",", "commas"), ("|", "bars")):
+            if sep in columns[0]:
+                return (f" The header is separated by {name}; save the "
+                        "file comma-separated as .csv or tab-separated as "
+                        ".tsv.")
+        return ""
 
     def keys(self, name: str, role: str) -> list[str]:
         """Column ``name`` as id strings (``3``, ``3.0``, ``"3"`` agree)."""
         return [id_key(v) for v in self.column(name, role)]
 
     def numbers(self, name: str, role: str) -> np.ndarray:
-        """Column ``name`` as floats; a DataError names a bad cell."""
+        """Column ``name`` as finite floats; a DataError names a bad cell."""
         raw = self.column(name, role)
         values = to_float(raw)
-        if np.isnan(values).any():
-            row = int(np.argmax(np.isnan(values)))
+        bad = ~np.isfinite(values)
+        if bad.any():
+            row = int(np.argmax(bad))
             raise DataError(
-                f"{role} value {raw.iloc[row]!r} is not a number.",
+                f"{role} value {number_problem(raw.iloc[row])}; every cell "
+                "must hold a finite number.",
                 path=self.path,
                 line=int(self.lines[row]),
                 field=name,
@@ -108,6 +125,12 @@ def read_table(path: PathLike, encoding: str = "utf-8") -> Table:
 
 def _csv_table(text: str, path: Path, sep: str) -> Table:
     """Parse CSV/TSV text with pandas; lines come from the csv module."""
+    if not text.strip():
+        raise DataError(
+            "the file is empty; a table needs a header line naming its "
+            "columns.",
+            path=path,
+        )
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -122,11 +145,40 @@ def _csv_table(text: str, path: Path, sep: str) -> Table:
             path=path,
             line=_bad_line(text, sep, err),
         ) from None
+    records = list(_records(text, sep))
+    _check_layout(records, path)
     frame.columns = [str(c).strip() for c in frame.columns]
-    lines = _record_lines(text, sep)
+    lines = np.asarray([start for start, _ in records[1:]], dtype=np.int64)
     if len(lines) != len(frame):  # a layout pandas and csv read apart
         lines = np.arange(len(frame)) + 2
     return Table(frame, path, lines)
+
+
+def _check_layout(records: list, path: Path) -> None:
+    """Header names are unique and no row has fewer cells than it."""
+    if not records:
+        return
+    header = [name.strip() for name in records[0][1]]
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise DataError(
+                f"column {name!r} appears twice in the header; give every "
+                "column its own name.",
+                path=path,
+                line=records[0][0],
+                field=name,
+            )
+        seen.add(name)
+    for start, fields in records[1:]:
+        if len(fields) < len(header):
+            raise DataError(
+                f"the row has {len(fields)} cell(s) but the header has "
+                f"{len(header)}; add the missing separators (an empty "
+                "cell is written as nothing between two separators).",
+                path=path,
+                line=start,
+            )
 
 
 def _records(text: str, sep: str):
@@ -140,12 +192,6 @@ def _records(text: str, sep: str):
                 yield start, fields
     except csv.Error:
         return
-
-
-def _record_lines(text: str, sep: str) -> np.ndarray:
-    """File line on which each data row (after the header) starts."""
-    starts = [start for start, _ in _records(text, sep)]
-    return np.asarray(starts[1:], dtype=np.int64)
 
 
 def _bad_line(text: str, sep: str, err: Exception) -> int | None:
@@ -178,6 +224,12 @@ def _jsonl_table(text: str, path: Path) -> Table:
             )
         rows.append(record)
         lines.append(number)
+    if not rows:
+        raise DataError(
+            "the file has no records; JSON Lines needs one JSON object "
+            "per line.",
+            path=path,
+        )
     frame = pd.DataFrame.from_records(rows).astype(object)
     frame = frame.where(frame.notna(), None)
     return Table(frame, path, np.asarray(lines, dtype=np.int64))
@@ -198,17 +250,34 @@ def to_float(values: pd.Series) -> np.ndarray:
 
 
 def original_ids(keys: Sequence[str]) -> list[Any]:
-    """Ids as ints when all are whole numbers, else as strings."""
-    if all(INT_TEXT.fullmatch(k) for k in keys):
+    """Ids as ints when every one is an int written plainly, else strings.
+
+    ``"007"`` and ``"7"`` are different ids, so ids with leading zeros or
+    a ``+`` sign stay strings exactly as written.
+    """
+    if all(INT_TEXT.fullmatch(k) and str(int(k)) == k for k in keys):
         return [int(k) for k in keys]
     return list(keys)
+
+
+def number_problem(value: Any) -> str:
+    """What is wrong with a cell that should hold a finite number."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "is missing"
+    if isinstance(value, float) and np.isnan(value):
+        return "is missing (NaN)"
+    number = to_float(pd.Series([value], dtype=object))[0]
+    if np.isnan(number):
+        return f"{value!r} is not a number"
+    return f"{value!r} is not finite"
 
 
 def read_numeric(path: Path, integer: bool, columns: int | None) -> np.ndarray:
     """Read a headerless comma-separated numeric file (TU format).
 
     Args:
-        path (Path): the file; an empty file gives zero rows.
+        path (Path): the file (optionally ``.gz``); an empty file gives
+            zero rows.
         integer (bool): every value must be a whole number.
         columns (int, optional): the number of values each line must have.
 
@@ -217,19 +286,23 @@ def read_numeric(path: Path, integer: bool, columns: int | None) -> np.ndarray:
         ``float64``.
 
     Raises:
-        DataError: a line has the wrong number of values, or a value is
-            not a number (an integer), naming the line and column.
+        DataError: a line is empty or has the wrong number of values, or
+            a value is not a finite number (an integer), naming the line
+            and column.
     """
+    text = decode_file(path)
+    if not text.strip():
+        return np.zeros((0, columns or 1), dtype=np.int64)
     try:
         frame = pd.read_csv(
-            path,
+            io.StringIO(text),
             header=None,
             sep=",",
             skipinitialspace=True,
             skip_blank_lines=False,
+            keep_default_na=False,
+            na_values=[""],
         )
-    except pd.errors.EmptyDataError:
-        return np.zeros((0, columns or 1), dtype=np.int64)
     except pd.errors.ParserError as err:
         found = re.search(r"line (\d+)", str(err))
         raise DataError(
@@ -241,11 +314,19 @@ def read_numeric(path: Path, integer: bool, columns: int | None) -> np.ndarray:
     if columns is not None and frame.shape[1] != columns:
         raise DataError(
             f"expected {columns} comma-separated value(s) per line, found "
-            f"{frame.shape[1]}.",
+            f"{frame.shape[1]}{_separator_hint(text)}.",
             path=path,
             line=1,
         )
-    return _to_numbers(frame, path, integer)
+    return _to_numbers(frame, text, path, integer)
+
+
+def _separator_hint(text: str) -> str:
+    """A note when the first line is separated by tabs or spaces."""
+    first = text.lstrip().splitlines()[0].strip()
+    if "," not in first and ("\t" in first or " " in first):
+        return " (TU files separate values with commas, not tabs or spaces)"
+    return ""
 
 
 def _drop_trailing_blank(frame: pd.DataFrame) -> pd.DataFrame:
@@ -255,7 +336,9 @@ def _drop_trailing_blank(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.iloc[:last]
 
 
-def _to_numbers(frame: pd.DataFrame, path: Path, integer: bool) -> np.ndarray:
+def _to_numbers(
+    frame: pd.DataFrame, text: str, path: Path, integer: bool
+) -> np.ndarray:
     """Convert every column to numbers, naming the first bad line."""
     out = []
     for col in frame.columns:
@@ -264,23 +347,45 @@ def _to_numbers(frame: pd.DataFrame, path: Path, integer: bool) -> np.ndarray:
             out.append(column.to_numpy(dtype=np.int64))
             continue
         if not pd.api.types.is_numeric_dtype(column.dtype):
-            column = pd.to_numeric(column.str.strip(), errors="coerce")
+            column = pd.to_numeric(
+                column.astype(str).str.strip(), errors="coerce"
+            )
         values = column.to_numpy(dtype=np.float64, na_value=np.nan)
-        bad = np.isnan(values)
+        bad = ~np.isfinite(values)
         if integer:
-            bad |= ~np.isnan(values) & (values != np.round(values))
+            bad |= np.isfinite(values) & (
+                (values != np.round(values)) | (np.abs(values) > 2**53)
+            )
         if bad.any():
             row = int(np.argmax(bad))
-            kind = "an integer" if integer else "a number"
             raise DataError(
-                f"value {_raw(frame[col].iloc[row])!r} in column "
-                f"{col + 1} is not {kind}.",
+                _cell_problem(frame, text, row, col, integer),
                 path=path,
                 line=row + 1,
                 field=f"column {col + 1}",
             )
         out.append(values.astype(np.int64) if integer else values)
     return np.stack(out, axis=1)
+
+
+def _cell_problem(
+    frame: pd.DataFrame, text: str, row: int, col: int, integer: bool
+) -> str:
+    """Why cell ``(row, col)`` of a TU file could not be read."""
+    lines = text.splitlines()
+    line = lines[row].strip() if row < len(lines) else ""
+    if not line:
+        return "the line is empty; remove it (one entry per line)."
+    count = len(line.split(","))
+    if count < frame.shape[1]:
+        return (f"the line has {count} value(s) but other lines have "
+                f"{frame.shape[1]}.")
+    raw = _raw(frame[col].iloc[row])
+    kind = "an integer" if integer else "a finite number"
+    value = pd.to_numeric(raw, errors="coerce")
+    if integer and np.isfinite(value) and abs(value) > 2**53:
+        return f"value {raw!r} in column {col + 1} is too large."
+    return f"value {raw!r} in column {col + 1} is not {kind}."
 
 
 def _raw(value: object) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -34,9 +33,11 @@ from gnnkit.data.table_io import (
     read_table,
     to_float,
 )
+from gnnkit.data.table_nodes import NodeIndex
 from gnnkit.errors import DataError
 
 __all__ = ["Table", "read_csv_graph", "read_table"]
+
 
 def read_csv_graph(
     edges: PathLike,
@@ -69,18 +70,25 @@ def read_csv_graph(
     **Node level** (``graph_id=None``): one graph. Node ids (strings or
     sparse ints) are numbered ``0..N-1`` in node-table order (order of
     first appearance in the edges without a node table) and kept in
-    ``node_ids``. **Graph level** (``graph_id`` set): node and edge tables
-    carry a graph-id column, node ids are looked up within their graph,
-    and the ``graphs`` table (graph-id column and ``label``) fixes the
-    order and labels of the graphs.
+    ``node_ids`` as written: ``"007"`` and ``"7"`` are different nodes,
+    and ids come back as ints only when every id is a plain integer. A
+    node table with an empty edge table gives a graph without edges.
+    **Graph level** (``graph_id`` set): node and edge tables carry a
+    graph-id column, node ids are looked up within their graph, and the
+    ``graphs`` table (graph-id column and ``label``) fixes the order and
+    labels of the graphs. Without a graph table, a ``label`` column of the
+    node table that is constant within each graph gives the graph labels.
 
     Undirected graphs (the default) list the given rows, then the reversed
     rows, with exact repeats dropped (a self-loop appears once).
     ``features="auto"`` takes every all-numeric node column except the
     id, label, text and graph-id columns. Without features ``x`` is a
     constant column of ones ``[N, 1]`` (the text room replaces it with
-    language-model embeddings). ``meta["label_names"]`` (index = class id)
-    comes from a ``label_names.json`` beside the node file.
+    language-model embeddings). Features, weights and regression labels
+    must be finite numbers; a label cell that is blank, ``nan`` (or
+    ``NA``/``null``/``None`` among numeric labels) is missing, an error.
+    ``meta["label_names"]`` (index = class id) comes from a
+    ``label_names.json`` beside the node file.
 
     Args:
         edges (str or PathLike): the edge table.
@@ -117,7 +125,7 @@ def read_csv_graph(
     _check_choice("missing_text", missing_text, ("error", "empty"))
     edge_table = read_table(edges, encoding)
     node_table = None if nodes is None else read_table(nodes, encoding)
-    index = _NodeIndex.build(
+    index = NodeIndex.build(
         node_table, edge_table, node_id, graph_id, (source, target)
     )
     parts = _read_edges(
@@ -129,8 +137,18 @@ def read_csv_graph(
     parts["texts"] = _texts(node_table, text, index, missing_text)
     name = name or _default_name(Path(nodes or edges))
     if graph_id is None:
+        if graphs is not None:
+            raise DataError(
+                "a graph table needs graph_id=..., the column naming the "
+                "graph of each node and edge (or drop graphs= to read one "
+                "graph).",
+                path=graphs,
+            )
         return _node_dataset(node_table, label, task, index, name, parts)
-    graph_table = None if graphs is None else read_table(graphs, encoding)
+    graph_table = (
+        read_table(graphs, encoding) if graphs is not None
+        else _labels_from_nodes(node_table, label, graph_id)
+    )
     return _graph_dataset(
         graph_table, (label, task, allow_empty), index, name, parts
     )
@@ -150,79 +168,13 @@ def _check_choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
                         f"(got {value!r}).")
 
 
-@dataclass
-class _NodeIndex:
-    """Node keys (graph id + node id) numbered in table order."""
-
-    index: pd.Index
-    ids: list[Any]
-    graphs: list[str] | None
-    graph_column: str | None
-
-    @classmethod
-    def build(cls, nodes, edges, node_id, graph_id, ends) -> "_NodeIndex":
-        """Number the nodes of ``nodes`` (or of ``edges`` without it)."""
-        if nodes is None:
-            ids = np.column_stack([edges.keys(c, c) for c in ends]).ravel()
-            graphs = [""] * len(ids)
-            if graph_id is not None:
-                graphs = np.repeat(edges.keys(graph_id, "graph id"), 2)
-            seen = list(dict.fromkeys(zip(graphs, ids.tolist())))
-            ids = [i for _, i in seen]
-            graphs = None if graph_id is None else [g for g, _ in seen]
-        else:
-            ids = nodes.keys(node_id, "node id")
-            graphs = graph_id and nodes.keys(graph_id, "graph id")
-        keys = _compose(graphs, ids)
-        if nodes is not None:
-            _check_ids(nodes, ids, keys, node_id)
-        return cls(pd.Index(keys), original_ids(ids), graphs, graph_id)
-
-    def locate(self, table: Table, column: str, role: str) -> np.ndarray:
-        """Node numbers of the ids in ``column``; unknown ids fail."""
-        ids = table.keys(column, role)
-        graphs = self.graph_column and table.keys(self.graph_column, "graph")
-        found = self.index.get_indexer(_compose(graphs, ids))
-        if (found < 0).any():
-            row = int(np.argmax(found < 0))
-            where = f" in graph {graphs[row]!r}" if graphs else ""
-            table.fail(
-                f"{role} node {ids[row]!r}{where} is not in the node table; "
-                "add it to the node table or remove the edge.", row, column,
-            )
-        return found
-
-
-def _compose(graphs: list[str] | None, ids: list[str]) -> list[str]:
-    """Lookup keys: the node id, prefixed by its graph id if any."""
-    if not graphs:
-        return list(ids)
-    return [f"{g}\x1f{i}" for g, i in zip(graphs, ids)]
-
-
-def _check_ids(table: Table, ids: list[str], keys: list[str], field: str):
-    """Empty and duplicate node ids are errors naming their lines."""
-    if "" in ids:
-        table.fail("node id is empty.", ids.index(""), field)
-    dup = pd.Index(keys).duplicated()
-    if dup.any():
-        row = int(np.argmax(dup))
-        first = keys.index(keys[row])
-        scope = " within a graph" if keys != ids else ""
-        table.fail(
-            f"duplicate node id {ids[row]!r} on lines {table.lines[first]} "
-            f"and {table.lines[row]}; node ids must be unique{scope}.",
-            None, field,
-        )
-
-
 def _read_edges(table, index, ends, weight, edge_features, directed):
     """Edge index, weights and features; both directions if undirected."""
     src = index.locate(table, ends[0], "source")
     dst = index.locate(table, ends[1], "target")
     extra = [table.numbers(weight, "edge weight")] if weight else []
     extra += [table.numbers(c, "edge feature") for c in edge_features or []]
-    rows = np.column_stack([src, dst, *extra]).reshape(len(src), -1)
+    rows = np.column_stack([src, dst, *extra])  # [E, 2 + extra]
     if not directed:
         flipped = rows.copy()
         flipped[:, [0, 1]] = rows[:, [1, 0]]
@@ -257,7 +209,15 @@ def _numeric_column(table: Table, column: str) -> bool:
     A mostly numeric column with a stray word is left out with a warning
     naming the line, since it is more likely a typo than a text column.
     """
-    numeric = ~np.isnan(to_float(table.frame[column]))
+    cells = table.frame[column]
+    if len(cells) and all(isinstance(v, list) for v in cells):
+        warnings.warn(
+            f"{table.path.name}: column {column!r} holds lists; a feature "
+            "column holds one number per cell, so it is not used. Spread "
+            "the list over one column per entry.",
+            stacklevel=5,
+        )
+    numeric = ~np.isnan(to_float(cells))
     if 0.5 < numeric.mean() < 1:
         row = int(np.argmax(~numeric))
         warnings.warn(
@@ -281,18 +241,48 @@ def _texts(table, column, index, missing_text):
     )
 
 
+MISSING_WORDS = {"nan", "na", "n/a", "null", "none"}
+
+
 def _targets(table: Table, column: str, task: str):
     """Labels of a node or graph table as ``(y, classes)``."""
     if task == "regression":
         values = table.numbers(column, "label")
         return torch.as_tensor(values, dtype=torch.float32), None
-    values = table.column(column, "label")
-    blank = [id_key(v) == "" for v in values]
-    if any(blank):
-        table.fail("label is missing; every row needs a label (or pass "
-                   "label=None).", blank.index(True), column)
-    y, classes = encode_labels(typed_labels(values.tolist()))
+    values = table.column(column, "label").tolist()
+    row = _missing_label(values)
+    if row is not None:
+        shown = "" if id_key(values[row]) == "" else f" ({values[row]!r})"
+        table.fail(f"label is missing{shown}; every row needs a label (or "
+                   "pass label=None).", row, column)
+    y, classes = encode_labels(typed_labels(values))
     return torch.from_numpy(y), classes
+
+
+def _missing_label(values: list) -> int | None:
+    """Row of the first missing label, or ``None``.
+
+    Blank cells, JSON ``null`` and NaN are missing, and so is the word
+    ``nan``. ``NA``, ``N/A``, ``null`` and ``None`` count as missing only
+    among numeric labels; with word labels they may be class names.
+    """
+    keys = [id_key(v) for v in values]
+    words = [k.lower() for k in keys]
+    numeric = all(_is_number(k) for k, w in zip(keys, words)
+                  if w not in MISSING_WORDS and k)
+    for row, (key, word) in enumerate(zip(keys, words)):
+        if not key or word == "nan" or (numeric and word in MISSING_WORDS):
+            return row
+    return None
+
+
+def _is_number(text: str) -> bool:
+    """True when ``text`` reads as a number."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _label_names(table: Table, classes: list | None) -> dict[str, Any]:
@@ -357,7 +347,33 @@ def _graph_dataset(table, options, index, name, parts):
     )
 
 
-def _graph_order(table: Table | None, index: _NodeIndex) -> list[str]:
+def _labels_from_nodes(nodes: Table | None, label: str | None,
+                       graph_id: str) -> Table | None:
+    """A graph table taken from a node table whose label is per graph.
+
+    Each graph's label is the label of its nodes, which must agree; the
+    graphs come in order of first appearance.
+    """
+    if nodes is None or label is None or label not in nodes.frame.columns:
+        return None
+    graphs = nodes.keys(graph_id, "graph id")
+    labels = [id_key(v) for v in nodes.frame[label]]
+    first: dict[str, int] = {}
+    for row, (graph, value) in enumerate(zip(graphs, labels)):
+        start = first.setdefault(graph, row)
+        if labels[start] != value:
+            nodes.fail(
+                f"graph {graph!r} has nodes labelled {labels[start]!r} (line "
+                f"{nodes.lines[start]}) and {value!r}; without a graph table "
+                "(graphs=...) every node of a graph must carry the graph's "
+                "label. Pass graphs=... or label=None.", row, label,
+            )
+    rows = list(first.values())
+    frame = nodes.frame.iloc[rows].reset_index(drop=True)
+    return Table(frame, nodes.path, nodes.lines[rows])
+
+
+def _graph_order(table: Table | None, index: NodeIndex) -> list[str]:
     """Graph ids from the graph table, or in node order without one."""
     used = list(dict.fromkeys(index.graphs))
     if table is None:

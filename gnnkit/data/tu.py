@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +25,13 @@ from gnnkit.data.features import (
     split_graphs,
 )
 from gnnkit.data.table_io import read_numeric
+from gnnkit.data.tu_checks import (
+    check_label_span,
+    check_sizes,
+    edge_index_of,
+    node_graphs,
+    surplus_labels,
+)
 from gnnkit.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -100,8 +108,9 @@ def read_tu(
         files["graph_indicator"], integer=True, columns=1
     )[:, 0]
     labels = read_numeric(files["graph_labels"], integer=False, columns=1)
-    node_graph = _node_graphs(indicator, len(labels), files)
-    edge_index = _edge_index(edges, node_graph, files["A"])
+    check_sizes(edges, indicator, labels, files)
+    node_graph = node_graphs(indicator, len(labels), files)
+    edge_index = edge_index_of(edges, node_graph, files["A"])
     x, x_names = _node_features(files, len(indicator))
     edge_attr, e_names = _edge_features(files, len(edges))
     edge_index, edge_attr, removed = _drop_duplicates(
@@ -111,7 +120,8 @@ def read_tu(
         node_graph, edge_index, len(labels), x=x, edge_attr=edge_attr
     )
     check_no_empty(
-        graphs, lambda i: str(i + 1), allow_empty, files["graph_indicator"]
+        graphs, lambda i: str(i + 1), allow_empty, files["graph_indicator"],
+        note=surplus_labels(indicator, len(labels), files),
     )
     x_names = _finish_features(graphs, x_names, degree_features, max_degree)
     classes = _set_targets(graphs, labels[:, 0])
@@ -152,8 +162,10 @@ def _node_ids(graphs: list, order: np.ndarray) -> list[list[int]]:
 def _locate(folder: Path, name: str | None) -> tuple[Path, str]:
     """Find the raw folder and the ``DS`` prefix."""
     if not folder.is_dir():
+        what = "is a file, not a folder" if folder.is_file() else \
+            "not found"
         raise DataError(
-            "TU dataset folder not found; pass the folder holding raw/ or "
+            f"TU dataset folder {what}; pass the folder holding raw/ or "
             "the raw folder itself.",
             path=folder,
         )
@@ -181,51 +193,6 @@ def _locate(folder: Path, name: str | None) -> tuple[Path, str]:
             path=raw,
         )
     return raw, name
-
-
-def _node_graphs(
-    indicator: np.ndarray, num_graphs: int, files: dict[str, Path]
-) -> np.ndarray:
-    """0-based graph index of every node, checked against the labels."""
-    bad = (indicator < 1) | (indicator > num_graphs)
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise DataError(
-            f"graph id {indicator[row]} is outside 1..{num_graphs} (the "
-            f"number of lines of {files['graph_labels'].name}).",
-            path=files["graph_indicator"],
-            line=row + 1,
-        )
-    return indicator - 1
-
-
-def _edge_index(
-    edges: np.ndarray, node_graph: np.ndarray, path: Path
-) -> np.ndarray:
-    """Check the 1-based edge list and return a 0-based ``[2, E]`` array."""
-    num_nodes = len(node_graph)
-    bad = ((edges < 1) | (edges > num_nodes)).any(axis=1)
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise DataError(
-            f"edge ({edges[row, 0]}, {edges[row, 1]}) names a node id "
-            f"outside 1..{num_nodes} (the number of lines of the graph "
-            "indicator).",
-            path=path,
-            line=row + 1,
-        )
-    edge_index = edges.T - 1
-    graph_of = node_graph[edge_index]
-    cross = graph_of[0] != graph_of[1]
-    if cross.any():
-        row = int(np.argmax(cross))
-        raise DataError(
-            f"edge ({edges[row, 0]}, {edges[row, 1]}) joins graph "
-            f"{graph_of[0, row] + 1} to graph {graph_of[1, row] + 1}.",
-            path=path,
-            line=row + 1,
-        )
-    return edge_index
 
 
 def _drop_duplicates(
@@ -300,6 +267,7 @@ def _stack_features(
     blocks, names = [], []
     labels = _optional(files, f"{kind}_labels", count, against)
     if labels is not None:
+        check_label_span(labels, files[f"{kind}_labels"])
         block, label_names = one_hot_columns(labels, f"{kind}_label")
         blocks.append(block)
         names += label_names

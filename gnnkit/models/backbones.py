@@ -170,6 +170,9 @@ class GraphModel(nn.Module):
             num_graphs (int, optional): graphs in the batch; give it
                 whenever the last graphs of a batch may have no nodes.
         """
+        # filtered here so a warning points at the caller of model(...)
+        edge_attr, edge_weight = self._usable_edges(edge_attr, edge_weight,
+                                                    stacklevel=6)
         h = self.embed(x, edge_index, batch, edge_attr, edge_weight)
         if self.level == "graph":
             h = pool(h, batch, self.pooling, num_graphs)
@@ -191,12 +194,15 @@ class GraphModel(nn.Module):
             )
 
     def _usable_edges(
-        self, edge_attr: Tensor | None, edge_weight: Tensor | None
+        self,
+        edge_attr: Tensor | None,
+        edge_weight: Tensor | None,
+        stacklevel: int = 4,
     ) -> tuple[Tensor | None, Tensor | None]:
         if edge_weight is not None and not self.supports_edge_weight:
             self._warn_once(
                 "edge_weight", f"{type(self).__name__} ignores edge_weight; "
-                "use 'gcn' to weight edges.",
+                "use 'gcn' to weight edges.", stacklevel,
             )
             edge_weight = None
         if edge_attr is not None and self.edge_dim is None:
@@ -204,14 +210,15 @@ class GraphModel(nn.Module):
                 "edge_attr", f"{type(self).__name__} was built without "
                 "edge_dim and ignores edge_attr; pass edge_dim=... to "
                 "build_model ('gat' or 'gin') to use edge features.",
+                stacklevel,
             )
             edge_attr = None
         return edge_attr, edge_weight
 
-    def _warn_once(self, key: str, message: str) -> None:
+    def _warn_once(self, key: str, message: str, stacklevel: int) -> None:
         if key not in self._warned:
             self._warned.add(key)
-            warnings.warn(message, UserWarning, stacklevel=4)
+            warnings.warn(message, UserWarning, stacklevel=stacklevel)
 
     def __repr__(self) -> str:
         c = self.config
@@ -319,7 +326,7 @@ class MLP(GraphModel):
         """Apply the linear layer to each node; edges play no part."""
         return conv(x)
 
-    def _usable_edges(self, edge_attr, edge_weight):
+    def _usable_edges(self, edge_attr, edge_weight, stacklevel=4):
         return None, None
 
 

@@ -169,11 +169,19 @@ class LMGNN(nn.Module):
 
     def encode_tokens(self, input_ids: Tensor,
                       attention_mask: Tensor) -> Tensor:
-        """Pooled LM embeddings ``[n, d]``, without gradients if frozen."""
+        """Pooled LM embeddings ``[n, d]``.
+
+        A frozen LM runs without gradients and in eval mode (no dropout),
+        so it gives exactly the cascade features.
+        """
         if self.lm_trains and torch.is_grad_enabled():
             return self.encoder(input_ids, attention_mask)
-        with torch.no_grad():
-            return self.encoder(input_ids, attention_mask)
+        was_training = self.encoder.training
+        try:
+            with torch.no_grad():
+                return self.encoder.eval()(input_ids, attention_mask)
+        finally:
+            self.encoder.train(was_training)
 
     def forward(
         self,

@@ -8,6 +8,9 @@ with the filtered protocol.
 
 from __future__ import annotations
 
+import random
+from contextlib import contextmanager
+
 import torch
 import torch.nn.functional as F
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -64,8 +67,7 @@ def split_edges(
     plain = Data(
         x=data.x, edge_index=data.edge_index, num_nodes=data.num_nodes
     )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with _seeded(seed):
         return split(plain)
 
 
@@ -113,17 +115,17 @@ class LinkTask(Task):
             data, val_ratio=val_ratio, test_ratio=test_ratio, seed=seed
         )
 
-    def train_batches(self, generator: torch.Generator) -> list[Data]:
-        """One full-graph batch per epoch."""
-        return [self.train_data]
+    def train_batches(self, generator: torch.Generator) -> list[tuple]:
+        """One full-graph batch per epoch, with a seed for its negatives."""
+        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+        return [(self.train_data, seed)]
 
-    def loss(self, model: nn.Module, batch: Data) -> Tensor:
+    def loss(self, model: nn.Module, batch: tuple[Data, int]) -> Tensor:
         """BCE on training edges against freshly sampled negatives."""
-        z = model.encode(batch.x, batch.edge_index)
-        pos = batch.pos_edge_label_index
-        neg = negative_sampling(
-            batch.edge_index, batch.num_nodes, pos.size(1) * self.num_neg
-        )
+        data, seed = batch
+        z = model.encode(data.x, data.edge_index)
+        pos = data.pos_edge_label_index
+        neg = _negatives(data, pos.size(1) * self.num_neg, seed)
         return _bce(model.decode(z, pos), model.decode(z, neg))
 
     def validate(self, model: nn.Module) -> dict[str, float]:
@@ -171,6 +173,26 @@ class LinkTask(Task):
             scores = model.decoder.score_all(z, part[0])
             ranks.append(filtered_ranks(scores, part[1], mask))
         return torch.cat(ranks)
+
+
+@contextmanager
+def _seeded(seed: int):
+    """Seed torch and Python's ``random`` (which PyG's negative sampling
+    draws from), restoring both states afterwards."""
+    state = random.getstate()
+    random.seed(seed)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            yield
+    finally:
+        random.setstate(state)
+
+
+def _negatives(data: Data, num: int, seed: int) -> Tensor:
+    """Repeatable ``negative_sampling`` of ``num`` non-edges."""
+    with _seeded(seed):
+        return negative_sampling(data.edge_index, data.num_nodes, num)
 
 
 def _pair_metrics(pos: Tensor, neg: Tensor) -> dict[str, float]:

@@ -164,6 +164,12 @@ class GraphTask(Task):
             self.monitor, self.mode = "val_accuracy", "max"
         self.val_batches = self.val.chunks(512)
 
+    def __repr__(self) -> str:
+        return (f"GraphTask(task={self.kind!r}, "
+                f"train_graphs={self.train.num_graphs}, "
+                f"val_graphs={self.val.num_graphs}, "
+                f"batch_size={self.batch_size})")
+
     def train_batches(self, generator: torch.Generator) -> list[GraphBatch]:
         """Shuffled mini-batches of ``batch_size`` training graphs."""
         order = torch.randperm(self.train.num_graphs, generator=generator)
@@ -215,6 +221,12 @@ class NodeTask(Task):
         else:
             _check_class_targets(data.y, "data")
             self.monitor, self.mode = "val_accuracy", "max"
+
+    def __repr__(self) -> str:
+        return (f"NodeTask(task={self.kind!r}, "
+                f"num_nodes={self.data.num_nodes}, "
+                f"train_nodes={self.train_index.numel()}, "
+                f"val_nodes={self.val_index.numel()})")
 
     def train_batches(self, generator: torch.Generator) -> list[Data]:
         """One full-graph batch per epoch."""

@@ -71,12 +71,14 @@ def _kernel_env(extra: dict[str, str] | None) -> dict[str, str]:
 
 
 def _failure(path: Path, nb: Any, exc: Exception) -> NotebookExecutionError:
-    """Name the notebook, cell and error of a failed run."""
+    """Name the notebook, cell and error of a failed or timed-out run."""
     index, source = -1, ""
     for i, cell in enumerate(nb.cells):
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 index, source = i, cell.source
+    if index < 0:  # a timeout or a dead kernel leaves no error output
+        return NotebookExecutionError(f"{path.name}: {exc}")
     first = source.strip().splitlines()[0] if source.strip() else "?"
     ename = getattr(exc, "ename", type(exc).__name__)
     evalue = getattr(exc, "evalue", str(exc))
@@ -114,7 +116,8 @@ def execute_notebook(
         holds ``wall_seconds``.
 
     Raises:
-        NotebookExecutionError: naming the cell that failed and its error.
+        NotebookExecutionError: naming the cell that failed and its error,
+            or the cell that ran past ``timeout``.
     """
     nbformat = _require("nbformat")
     nbclient = _require("nbclient")
@@ -131,7 +134,11 @@ def execute_notebook(
     start = time.perf_counter()
     try:
         client.execute(env=_kernel_env(env))
-    except nbclient.exceptions.CellExecutionError as exc:
+    except (
+        nbclient.exceptions.CellExecutionError,
+        nbclient.exceptions.CellTimeoutError,
+        nbclient.exceptions.DeadKernelError,
+    ) as exc:
         raise _failure(path, nb, exc) from None
     nb.metadata["gnnkit"] = {"wall_seconds": time.perf_counter() - start}
     return nb

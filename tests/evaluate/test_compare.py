@@ -185,9 +185,23 @@ def test_cli_compare_writes_metrics_and_report(bert_path, tmp_path):
     assert "Comparison" in page and "tfidf_gcn" in page
 
 
+def test_cli_compare_several_label_rates_one_table(bert_path, tmp_path):
+    args = compare_args([
+        "--dataset", str(CASE / "edges.csv"), "--nodes",
+        str(CASE / "nodes.csv"), "--text", "text", "--modes", "mlp_lm",
+        "--seeds", "1", "--labels-per-class", "1", "2", "--lm", bert_path,
+        "--max-length", "16", "--cache", "", "--out", str(tmp_path),
+        "--no-progress"])
+    assert cli_compare.run(args) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["columns"][:2] == ["split", "mode"]
+    assert [r["split"] for r in metrics["table"]] == ["1 per class",
+                                                      "2 per class"]
+
+
 def test_cli_compare_defaults_to_cora_and_k_per_class():
     args = compare_args(["--labels-per-class", "5"])
-    assert args.dataset == "Cora_TAG" and args.labels_per_class == 5
+    assert args.dataset == "Cora_TAG" and args.labels_per_class == [5]
     assert args.modes == ["tfidf_gcn", "mlp_lm", "cascade_gcn",
                           "joint_lora", "lm"]
 

@@ -73,12 +73,15 @@ def test_lmgnn_logits_shape_per_strategy(bert_path, c14, strategy):
 
 
 def test_lmgnn_frozen_runs_lm_without_gradient(bert_path, c14):
-    model = build(bert_path, "frozen")
+    model = build(bert_path, "frozen").train()
     assert not model.lm_trains
     tokens = model.encoder.tokenize(c14.texts[0])
     x = model.encode_tokens(tokens["input_ids"], tokens["attention_mask"])
     assert x.shape == (6, 32) and not x.requires_grad
     assert model.trainable_parameters()["lm"] == 0
+    cascade = model.encoder.encode(c14.texts[0], progress_bar=False)
+    assert torch.allclose(x, cascade, atol=1e-5)  # no dropout: cascade
+    assert model.encoder.training
 
 
 def test_lmgnn_trainable_parameters_split(bert_path):

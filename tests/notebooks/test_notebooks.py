@@ -38,10 +38,17 @@ def test_notebooks_all_present():
     assert NAMES == EXPECTED
 
 
+@pytest.fixture(scope="module")
+def text_cache(tmp_path_factory):
+    """One embedding cache for all notebooks, as in a user's session."""
+    return tmp_path_factory.mktemp("gnnkit_cache")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=NAMES)
-def test_notebook_runs_headless(path, tmp_path):
-    nb = execute_notebook(path, timeout=BUDGET_SECONDS, cwd=tmp_path)
+def test_notebook_runs_headless(path, tmp_path, text_cache):
+    nb = execute_notebook(path, timeout=BUDGET_SECONDS, cwd=tmp_path,
+                          env={"GNNKIT_CACHE": str(text_cache)})
     assert nb.metadata["gnnkit"]["wall_seconds"] < BUDGET_SECONDS
     assert failed_checks(nb) == []
     outputs = [str(o) for cell in nb.cells for o in cell.get("outputs", [])]

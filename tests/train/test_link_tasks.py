@@ -70,7 +70,7 @@ def test_link_task_short_run_beats_chance():
     )
     assert result.monitor == "val_roc_auc"
     out = evaluate_link_task(model, task)
-    assert out["roc_auc"] > 0.8
+    assert out["roc_auc"] > 0.75  # chance: 0.5
     assert set(out) >= {"average_precision", "mrr", "hits@10", "count"}
     assert out["count"] == 2 * task.test_data.pos_edge_label_index.size(1)
 

@@ -63,6 +63,8 @@ def test_graph_task_validate_classification_exact():
     metrics = task.validate(MeanModel())
     # means: graph 0 -> [2, 3] (class 1 right), graph 1 -> [1, 2] (wrong)
     assert metrics["accuracy"] == 0.5
+    assert repr(task) == ("GraphTask(task='classification', "
+                          "train_graphs=5, val_graphs=2, batch_size=32)")
     expected = nn.functional.cross_entropy(
         torch.tensor([[2.0, 3.0], [1.0, 2.0]]), torch.tensor([1, 0]))
     assert metrics["loss"] == pytest.approx(float(expected))
@@ -125,6 +127,8 @@ def test_node_task_uses_only_its_nodes():
                 y=torch.tensor([1, 1, 0, 0]))
     mask = torch.tensor([True, True, False, False])
     task = NodeTask(data, mask, torch.tensor([2, 3]))
+    assert repr(task) == ("NodeTask(task='classification', num_nodes=4, "
+                          "train_nodes=2, val_nodes=2)")
     identity = build_model("mlp", 2, 2, level="node")
     identity.forward = lambda x, *a, **k: x
     assert task.validate(identity)["accuracy"] == 0.5

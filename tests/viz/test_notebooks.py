@@ -163,3 +163,11 @@ def test_main_exports_one_html_copy_per_numbered_notebook(tmp_path,
     assert "plotly" in html and "<h1" in html
     assert not (tmp_path / "html" / "scratch.html").exists()
     assert "01_plot.ipynb" in capsys.readouterr().out
+
+
+def test_execute_notebook_reports_a_timeout(tmp_path):
+    path = write(tmp_path / "01_slow.ipynb", notebook(
+        ("code", "import time\ntime.sleep(30)")))
+    with pytest.raises(NotebookExecutionError,
+                       match=r"01_slow.ipynb: .*timed out.*time.sleep"):
+        execute_notebook(path, timeout=2, cwd=tmp_path)

@@ -140,9 +140,10 @@ for name in ["gcn", "gat", "sage", "gin", "mlp"]:
 
 # %% [markdown]
 # Each model turns the whole toy graph into one row of two logits, one per
-# class. GAT has the most parameters (attention vectors per head), GIN's
-# MLP inside each layer is what makes it as discriminative as the
-# Weisfeiler-Lehman test. The `mlp` row is the **baseline**: the same
+# class. GIN has the most parameters: the two-layer MLP inside each of
+# its layers, which makes it as discriminative as the Weisfeiler-Lehman
+# test; GAT adds attention vectors per head to GCN's weights, GraphSAGE a
+# second weight matrix for the node itself. The `mlp` row is the **baseline**: the same
 # stack with plain linear layers, blind to the edges. If a GNN cannot beat
 # it, the edges are not helping.
 

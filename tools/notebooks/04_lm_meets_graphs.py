@@ -25,8 +25,9 @@
 # The LM is the shipped all-MiniLM-L6-v2 (6 layers, 384 dimensions, 22.7
 # million parameters), loaded from disk; nothing is downloaded. Settings
 # are small so that the notebook runs in about a minute on a CPU: raise
-# `HOPS` (graph size), `MAX_LENGTH` (tokens per text) and `EPOCHS` for a
-# larger run.
+# `HOPS` (graph size), `MAX_LENGTH` (tokens per text), `EPOCHS` and
+# `STEPS` (joint training steps per epoch; `None` for all) for a larger
+# run.
 
 # %%
 import torch
@@ -47,7 +48,7 @@ from gnnkit.train.predict import predict
 from gnnkit.train.tasks import NodeTask
 from gnnkit.viz.notebooks import check_answer, node_subgraph
 
-HOPS, MAX_LENGTH, EPOCHS = 3, 32, 3
+HOPS, MAX_LENGTH, EPOCHS, STEPS = 3, 32, 3, 4
 encoder = TextEncoder(max_length=MAX_LENGTH)
 print(encoder)
 
@@ -208,10 +209,11 @@ for name in ["mlp", "gcn"]:
 # %%
 settings = CompareSettings(
     epochs=100, patience=20, max_length=MAX_LENGTH,
-    lm_max_length=MAX_LENGTH, lm_epochs=EPOCHS, lm_batch_size=16,
+    lm_max_length=MAX_LENGTH, lm_epochs=EPOCHS, lm_lr=1e-4,
+    lm_batch_size=16,
     joint=JointSettings(max_length=MAX_LENGTH, epochs=EPOCHS,
-                        num_neighbors=(3, 2), batch_size=16,
-                        hidden_channels=64),
+                        num_neighbors=(2, 2), batch_size=8,
+                        steps_per_epoch=STEPS, hidden_channels=64),
 )
 modes = ["tfidf_gcn", "mlp_lm", "cascade_gcn", "joint_lora", "lm"]
 result = compare(small, modes, seeds=[0], settings=settings)

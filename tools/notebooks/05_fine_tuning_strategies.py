@@ -20,7 +20,8 @@
 # ## Setup
 #
 # Small settings: a few hundred nodes, titles of at most `MAX_LENGTH`
-# tokens, `EPOCHS` short epochs. Raise them for a real run.
+# tokens, `EPOCHS` epochs of `STEPS` joint training steps. Raise them
+# (`STEPS = None` for full epochs) for a real run.
 
 # %%
 import copy
@@ -44,7 +45,7 @@ from gnnkit.train.joint import JointSettings
 from gnnkit.train.schedule import lr_factor
 from gnnkit.viz.notebooks import check_answer, node_subgraph
 
-MAX_LENGTH, EPOCHS = 32, 2
+MAX_LENGTH, EPOCHS, STEPS = 32, 3, 4
 base = TextEncoder(max_length=MAX_LENGTH).lm  # BertModel, 6 layers
 
 # %% [markdown]
@@ -223,8 +224,9 @@ cora = load_dataset("Cora_TAG")
 small = node_subgraph(cora, [0, 1000], hops=3)
 small.texts = [[t.split(":")[0].strip(" .") for t in small.texts[0]]]
 joint = JointSettings(max_length=MAX_LENGTH, epochs=EPOCHS,
-                      num_neighbors=(3, 2), batch_size=16,
-                      hidden_channels=64, lm_lr=5e-4, gnn_lr=1e-2)
+                      num_neighbors=(2, 2), batch_size=8,
+                      steps_per_epoch=STEPS, hidden_channels=64,
+                      lm_lr=5e-4, gnn_lr=1e-2)
 settings = CompareSettings(epochs=100, patience=20, max_length=MAX_LENGTH,
                            joint=joint)
 modes = ["cascade_gcn", "joint_frozen", "joint_top-2", "joint_lora",
@@ -237,7 +239,7 @@ print(strategies.format_table())
 # through the joint loop (the LM runs on every step but never changes),
 # so it should land near `cascade_gcn` while costing far more time. The
 # strategies that train the LM pay for a backward pass through the
-# transformer; in two short epochs on 130 labelled titles they have
+# transformer; in a few short epochs on 130 labelled titles they have
 # little room to beat a frozen encoder, and the ranking between them
 # moves with the seed. With larger graphs, longer texts and more epochs,
 # the adapters (LoRA, top-k) are where joint training earns its cost.
