@@ -12,7 +12,7 @@ from typing import Sequence
 from gnnkit.errors import GnnkitError
 
 # Sub-command modules; each offers ``add_parser(subparsers)`` and ``run``.
-COMMANDS = ("run", "predict", "summary")
+COMMANDS = ("run", "compare", "explain", "predict", "summary")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -58,6 +58,8 @@ class GraphDataset:
             self.graph_ids = list(range(len(self.graphs)))
         if self.node_ids is None:
             self.node_ids = [list(range(g.num_nodes)) for g in self.graphs]
+        for index, graph in enumerate(self.graphs):
+            _check_graph(graph, f"graph {self.graph_ids[index]!r}", self.name)
 
     def __len__(self) -> int:
         return len(self.graphs)
@@ -154,3 +156,38 @@ class GraphDataset:
 def _pick(values: list | None, pick: list[int]) -> list | None:
     """``values`` at the positions ``pick`` (``None`` stays ``None``)."""
     return None if values is None else [values[i] for i in pick]
+
+
+def _check_graph(graph: Data, where: str, name: str) -> None:
+    """A DataError when ``edge_index`` or ``x`` do not fit ``num_nodes``.
+
+    Catches graphs built by hand before a model or summary indexes out of
+    range deep inside torch.
+    """
+    num_nodes = int(graph.num_nodes or 0)
+    edge_index = getattr(graph, "edge_index", None)
+    problem = None
+    if edge_index is not None:
+        if edge_index.dim() != 2 or edge_index.size(0) != 2:
+            problem = f"edge_index has shape {list(edge_index.shape)}, " \
+                "not [2, num_edges]"
+        elif edge_index.is_floating_point():
+            problem = "edge_index holds floats; use torch.long"
+        else:
+            problem = _out_of_range(edge_index, num_nodes)
+    x = getattr(graph, "x", None)
+    if problem is None and x is not None and x.size(0) != num_nodes:
+        problem = f"x has {x.size(0)} rows for {num_nodes} nodes"
+    if problem:
+        raise DataError(f"dataset '{name}', {where}: {problem}.")
+
+
+def _out_of_range(edge_index: torch.Tensor, num_nodes: int) -> str | None:
+    """The first edge naming a node outside ``0..num_nodes-1``, if any."""
+    bad = ((edge_index < 0) | (edge_index >= num_nodes)).any(dim=0)  # [E]
+    if not bool(bad.any()):
+        return None
+    col = int(bad.nonzero()[0])
+    u, v = edge_index[:, col].tolist()
+    return (f"edge {col} ({u}, {v}) names a node outside "
+            f"0..{num_nodes - 1}")

@@ -152,7 +152,8 @@ def _targets(dataset: GraphDataset) -> dict[str, Any]:
 
 def _labels(dataset: GraphDataset) -> torch.Tensor | None:
     """All targets, or ``None`` when the graphs carry none."""
-    if any(getattr(g, "y", None) is None for g in dataset.graphs):
+    graphs = dataset.graphs
+    if not graphs or any(getattr(g, "y", None) is None for g in graphs):
         return None
     return dataset.y
 

@@ -14,8 +14,23 @@ import numpy as np
 from gnnkit.errors import DataError
 
 
-def check_sizes(edges, indicator, labels, files) -> None:
-    """Empty TU files: no graphs is an error, no edges a warning."""
+def check_sizes(
+    edges: np.ndarray,
+    indicator: np.ndarray,
+    labels: np.ndarray,
+    files: dict[str, Path],
+) -> None:
+    """Empty TU files: no graphs is an error, no edges a warning.
+
+    Args:
+        edges (np.ndarray): the rows of ``DS_A.txt``.
+        indicator (np.ndarray): the rows of ``DS_graph_indicator.txt``.
+        labels (np.ndarray): the rows of ``DS_graph_labels.txt``.
+        files (dict): the TU file of each key (``"A"``, ...).
+
+    Raises:
+        DataError: the graph labels or the graph indicator are empty.
+    """
     for key, values in (("graph_labels", labels),
                         ("graph_indicator", indicator)):
         if not len(values):
@@ -32,8 +47,19 @@ def check_sizes(edges, indicator, labels, files) -> None:
         )
 
 
-def surplus_labels(indicator, num_labels, files) -> str:
-    """A note when the label file lists more graphs than have nodes."""
+def surplus_labels(
+    indicator: np.ndarray, num_labels: int, files: dict[str, Path]
+) -> str:
+    """A note when the label file lists more graphs than have nodes.
+
+    Args:
+        indicator (np.ndarray): 1-based graph id of every node.
+        num_labels (int): lines of ``DS_graph_labels.txt``.
+        files (dict): the TU file of each key.
+
+    Returns:
+        str: ``""``, or the note to add to an empty-graph error.
+    """
     last = int(indicator.max())
     if num_labels <= last:
         return ""
@@ -44,7 +70,19 @@ def surplus_labels(indicator, num_labels, files) -> str:
 def node_graphs(
     indicator: np.ndarray, num_graphs: int, files: dict[str, Path]
 ) -> np.ndarray:
-    """0-based graph index of every node, checked against the labels."""
+    """0-based graph index of every node, checked against the labels.
+
+    Args:
+        indicator (np.ndarray): 1-based graph id of every node.
+        num_graphs (int): lines of ``DS_graph_labels.txt``.
+        files (dict): the TU file of each key.
+
+    Returns:
+        np.ndarray: ``indicator - 1``.
+
+    Raises:
+        DataError: a graph id outside ``1..num_graphs``.
+    """
     bad = (indicator < 1) | (indicator > num_graphs)
     if bad.any():
         row = int(np.argmax(bad))
@@ -68,7 +106,19 @@ def _one_based(ids: np.ndarray) -> str:
 def edge_index_of(
     edges: np.ndarray, node_graph: np.ndarray, path: Path
 ) -> np.ndarray:
-    """Check the 1-based edge list and return a 0-based ``[2, E]`` array."""
+    """Check the 1-based edge list and return a 0-based ``[2, E]`` array.
+
+    Args:
+        edges (np.ndarray): ``[E, 2]`` rows of ``DS_A.txt``.
+        node_graph (np.ndarray): 0-based graph index of every node.
+        path (Path): ``DS_A.txt``, named in errors.
+
+    Returns:
+        np.ndarray: the 0-based ``edge_index``.
+
+    Raises:
+        DataError: a node id out of range, or an edge joining two graphs.
+    """
     num_nodes = len(node_graph)
     bad = ((edges < 1) | (edges > num_nodes)).any(axis=1)
     if bad.any():
@@ -99,6 +149,13 @@ def check_label_span(labels: np.ndarray, path: Path) -> None:
 
     One-hot columns run from the smallest to the largest label value, so
     a stray large value (an id pasted in, say) would need millions.
+
+    Args:
+        labels (np.ndarray): ``[N, K]`` integer labels.
+        path (Path): the label file, named in errors.
+
+    Raises:
+        DataError: more than ``max(1000, 10 * distinct)`` columns needed.
     """
     for col in range(labels.shape[1]):
         column = labels[:, col]

@@ -151,7 +151,7 @@ class _Loop:
     def train_steps(self, batches: list[Any]) -> float:
         self.model.train()
         params = [p for p in self.model.parameters() if p.requires_grad]
-        total = torch.zeros(())
+        total = 0.0
         for batch in batches:
             self.last_lr = self.optimizer.param_groups[0]["lr"]
             self.optimizer.zero_grad(set_to_none=True)
@@ -161,7 +161,7 @@ class _Loop:
                 nn.utils.clip_grad_norm_(params, self.config.grad_clip)
             self.optimizer.step()
             self.scheduler.step()
-            total += loss.detach()
+            total = total + loss.detach()  # summed on device: no sync
         return float(total) / max(1, len(batches))
 
     def after_epoch(self, epoch: int, record: dict[str, Any]) -> bool:

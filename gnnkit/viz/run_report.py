@@ -9,6 +9,7 @@ import numpy as np
 
 from gnnkit.evaluate.cv import CVResult
 from gnnkit.evaluate.experiment import Experiment
+from gnnkit.viz.explain_figures import explanation_section
 from gnnkit.viz.figures import (
     confusion_matrix_figure,
     fold_metrics_figure,
@@ -59,7 +60,18 @@ def build_run_report(
             note="Summed over every test fold; labels are the original "
             "class values of the dataset.",
         )
+    report.add_html(
+        "Explanations of test examples",
+        explanation_section(
+            experiment.model, experiment.dataset, explained_examples(cv)
+        ),
+    )
     return report
+
+
+def explained_examples(cv: CVResult, count: int = 3) -> list[int]:
+    """The first test graphs of fold 1, explained in the report."""
+    return cv.folds[0].test_index[:count]
 
 
 def protocol_text(experiment: Experiment) -> str:

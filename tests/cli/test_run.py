@@ -39,6 +39,7 @@ def test_run_writes_self_contained_report(mutag_run):
 
     assert page.startswith("<!DOCTYPE html>")
     assert "Confusion matrix" in page and "Training curves" in page
+    assert "Explanations of test examples" in page
     assert "cdn.plot.ly" not in page.split("</script>", 1)[1]
 
 
