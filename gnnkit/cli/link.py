@@ -170,8 +170,8 @@ def _graph_job(args: argparse.Namespace) -> dict[str, Any]:
             cache=True,
             progress_bar=not getattr(args, "no_progress", False),
         )
-    seed = _option(args, "seed", 0)
-    task = LinkTask(dataset, seed=seed)
+    task = LinkTask(dataset, seed=_option(args, "seed", 0))
+    index = _query_index(args, dataset, task.test_data.pos_edge_label_index)
     model = build_link_model(
         _option(args, "model", "gcn"),
         graph.x.size(1),
@@ -182,7 +182,6 @@ def _graph_job(args: argparse.Namespace) -> dict[str, Any]:
         decoder=_option(args, "decoder", "dot"),
     )
     fitted = fit(model, task, _config(args, 200, lr=0.01, weight_decay=0.0))
-    index = _query_index(args, dataset, task)
     node = dataset.node_ids[0][index]
     links = recommend(
         model,
@@ -206,11 +205,11 @@ def _graph_job(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
-def _query_index(args, dataset, task) -> int:
-    """Index of ``--node`` or of the first node of a held-out link."""
+def _query_index(args, dataset, held_out) -> int:
+    """Index of ``--node``, or of the first node of a held-out link."""
     wanted = getattr(args, "node", None)
     if wanted is None:
-        return int(task.test_data.pos_edge_label_index[0, 0])
+        return int(held_out[0, 0])
     ids = [str(i) for i in dataset.node_ids[0]]
     if str(wanted) not in ids:
         raise DataError(
@@ -230,6 +229,7 @@ def _held_out_pairs(task: LinkTask) -> set[tuple[int, int]]:
 
 def _kg_job(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     kg = read_kg(folder)
+    entity = _query_index(args, kg, kg[0].test_triples[:, [0, 2]].t())
     progress = not getattr(args, "no_progress", False)
     x, relation_x = kg_text_features(
         kg, TextEncoder(), cache=True, progress_bar=progress
@@ -246,16 +246,6 @@ def _kg_job(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     fitted = fit(
         model, task, _config(args, 60, lr=3e-3, weight_decay=0.0, patience=10)
     )
-    ids = [str(i) for i in kg.node_ids[0]]
-    wanted = getattr(args, "node", None)
-    entity = int(task.triples("test")[0, 0]) if wanted is None else None
-    if wanted is not None:
-        if str(wanted) not in ids:
-            raise DataError(
-                f"--node {wanted!r} is not an entity of "
-                f"'{kg.name}' (ids look like {ids[:3]})."
-            )
-        entity = ids.index(str(wanted))
     links = top_triples(
         model, task, entity, _option(args, "top_k", 10), dataset=kg
     )
@@ -264,7 +254,7 @@ def _kg_job(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         model,
         fitted,
         KG_PROTOCOL,
-        ids[entity],
+        kg.node_ids[0][entity],
         evaluate_kg_task(model, task),
         evaluate_kg_task(model, task, "valid"),
         links,

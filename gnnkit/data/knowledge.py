@@ -5,6 +5,8 @@ Reads the KG-BERT folder layout (``train.tsv``, ``dev.tsv``, ``test.tsv``,
 ``relation2text.txt``; any file may be gzipped) into one node-level
 :class:`GraphDataset` whose graph holds the training triples as typed
 edges, as PyG's RGCN examples expect (``edge_index`` plus ``edge_type``).
+The known true answers of each query and the filtered rank live here too,
+so training tasks and evaluation share one implementation of the protocol.
 """
 
 from __future__ import annotations
@@ -123,10 +125,10 @@ def _read_triples(
 def _text_list(ids: list[str], texts: dict[str, str], what: str) -> list:
     """One text per id; the id itself (underscores as spaces) if missing."""
     missing = [i for i in ids if i not in texts]
-    if missing and texts:
+    if missing:
         warnings.warn(
-            f"{len(missing)} {what} have no text (e.g. {missing[:3]}); "
-            "their ids are used as text instead.",
+            f"{len(missing)} {what} have no text (e.g. {missing[:3]}; "
+            "is the text file there?); their ids are used as text instead.",
             stacklevel=3,
         )
     return [texts.get(i, i.replace("_", " ").strip()) for i in ids]

@@ -184,8 +184,10 @@ def summary_table(summary: dict[str, Any]) -> str:
 def _rows(s: dict[str, Any]) -> list[tuple[str, str]]:
     """The (name, value) lines of :func:`summary_table`."""
     nodes, edges, deg = s["nodes"], s["edges"], s["degree"]
+    labelled = bool(s.get("class_counts") or s.get("target"))
+    task = s["task"] if labelled else "no labels"
     rows = [
-        ("dataset", f"{s['name']} ({s['level']} level, {s['task']})"),
+        ("dataset", f"{s['name']} ({s['level']} level, {task})"),
         ("graphs", f"{s['graphs']:,}"),
         ("nodes", f"{nodes['total']:,} (per graph mean {nodes['mean']:.1f}, "
                   f"min {nodes['min']}, max {nodes['max']})"),
@@ -194,7 +196,8 @@ def _rows(s: dict[str, Any]) -> list[tuple[str, str]]:
          else f"{edges['undirected']:,}"),
         ("node features", str(s["num_features"])),
         ("edge features", str(s["num_edge_features"])),
-        ("classes", str(s["num_classes"]) if s["classes"] else "regression"),
+        ("classes", str(s["num_classes"]) if s["classes"]
+         else "regression" if labelled else "none (no labels)"),
     ]
     if s.get("class_counts"):
         names = s.get("label_names") or s["classes"]

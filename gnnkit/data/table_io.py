@@ -106,8 +106,10 @@ def read_table(path: PathLike, encoding: str = "utf-8") -> Table:
         Table: the rows with their file lines.
 
     Raises:
-        DataError: the type is not supported, the file is missing or not
-            in ``encoding``, or a row cannot be parsed.
+        DataError: the type is not supported; the file is missing, empty,
+            not valid gzip or not in ``encoding``; the header repeats a
+            column name; or a row cannot be parsed or has fewer cells
+            than the header.
     """
     path = Path(path)
     kind = path.name.lower().removesuffix(".gz")
@@ -290,7 +292,9 @@ def read_numeric(path: Path, integer: bool, columns: int | None) -> np.ndarray:
             a value is not a finite number (an integer), naming the line
             and column.
     """
-    text = decode_file(path)
+    # TU files hold ASCII numbers: Latin-1 decodes any byte, so a stray one
+    # is reported as a value that is not a number, on its line.
+    text = decode_file(path, "latin-1").removeprefix("\xef\xbb\xbf")
     if not text.strip():
         return np.zeros((0, columns or 1), dtype=np.int64)
     try:

@@ -3,6 +3,7 @@ import torch
 from torch_geometric.data import Data
 
 from gnnkit.data.dataset import GraphDataset
+from gnnkit.errors import DataError
 
 
 def tiny_graph(num_nodes, label):
@@ -78,3 +79,26 @@ def test_graph_dataset_repr(dataset):
         "GraphDataset(name='toy', level='graph', graphs=3, features=3, "
         "task='classification', classes=2)"
     )
+
+
+def test_graph_dataset_y_without_labels_raises():
+    bare = Data(x=torch.ones(2, 1), edge_index=torch.tensor([[0], [1]]))
+    data = GraphDataset(graphs=[bare], name="new", graph_ids=["G7"])
+    with pytest.raises(DataError, match=r"dataset 'new' has no labels "
+                       r"\(graph 'G7' has no y\)"):
+        data.y
+
+
+@pytest.mark.parametrize("graph, match", [
+    (Data(x=torch.ones(2, 1), edge_index=torch.tensor([[0, 1], [1, 5]])),
+     r"edge 1 \(1, 5\) names a node outside 0..1"),
+    (Data(x=torch.ones(2, 1), edge_index=torch.tensor([[0.0], [1.0]])),
+     r"edge_index holds floats; use torch.long"),
+    (Data(x=torch.ones(2, 1), edge_index=torch.tensor([0, 1])),
+     r"edge_index has shape \[2\], not \[2, num_edges\]"),
+    (Data(x=torch.ones(3, 1), edge_index=torch.tensor([[0], [1]]),
+          num_nodes=2), r"x has 3 rows for 2 nodes"),
+])
+def test_graph_dataset_rejects_inconsistent_graph(graph, match):
+    with pytest.raises(DataError, match=rf"dataset 'hand', graph 0: {match}"):
+        GraphDataset(graphs=[graph], name="hand")

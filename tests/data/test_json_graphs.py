@@ -65,3 +65,67 @@ def test_read_json_graphs_float_targets_regression(tmp_path):
     assert data.classes is None
     assert data.y.tolist() == [0.5, -1.25]
     assert data[0].x.tolist() == [[1.0]]
+
+
+def write_json(tmp_path, text):
+    path = tmp_path / "g.json"
+    path.write_text(text if isinstance(text, str) else json.dumps(text))
+    return path
+
+
+GOOD = {"id": "A", "num_nodes": 2, "x": [[1], [2]], "edges": [[0, 1]],
+        "y": 1}
+
+
+@pytest.mark.parametrize("graphs, match", [
+    ([], r"field 'graphs': the file holds no graphs"),
+    ([GOOD, {**GOOD, "id": "B", "y": {"a": 1}}], r"graph B \(index 1\) "
+                                                 r"has y=\{'a': 1\}; y must"),
+    ([GOOD, {**GOOD, "id": "B", "y": [0, 1]}], r"graph B \(index 1\) has "
+                                               r"y=\[0, 1\]"),
+    ([{**GOOD, "num_nodes": True}], r"num_nodes must be a whole number >= 0"
+                                    r" \(got True\)"),
+    ([GOOD, {**GOOD, "id": "B", "x": None}], r"field 'x': graph B \(index 1\)"
+                                             r" has no x while others do"),
+    ([{**GOOD, "edges": [[0, 1.5]]}], r"row 0 of edges \(\[0, 1.5\]\) must "
+                                      r"hold whole node indices"),
+    ([{**GOOD, "edges": [[0, 10**20]]}], r"row 0 of edges .* must hold "
+                                         r"whole node indices"),
+    ([GOOD, GOOD], r"field 'id': graph id 'A' is used by the graphs at "
+                   r"index 0 and 1"),
+])
+def test_read_json_graphs_bad_fields(tmp_path, graphs, match):
+    with pytest.raises(DataError, match=match):
+        read_json_graphs(write_json(tmp_path, graphs))
+
+
+@pytest.mark.parametrize("x", ["NaN", "Infinity", "null"])
+def test_read_json_graphs_x_must_be_finite(tmp_path, x):
+    path = write_json(tmp_path, '[{"id": "A", "num_nodes": 2, "x": [[1], '
+                        f'[{x}]], "y": 1}}]')
+    with pytest.raises(DataError, match=r"graph A \(index 0\): row 1 of x "
+                       r".* must hold finite numbers"):
+        read_json_graphs(path)
+
+
+def test_read_json_graphs_nan_label_rejected(tmp_path):
+    path = write_json(tmp_path, '[{"id": "A", "num_nodes": 1, "y": NaN}]')
+    with pytest.raises(DataError, match=r"graph A \(index 0\) has y=nan"):
+        read_json_graphs(path)
+
+
+def test_read_json_graphs_mixed_int_and_float_is_regression(tmp_path):
+    data = read_json_graphs(write_json(tmp_path, [
+        GOOD, {**GOOD, "id": "B", "y": 0.5}, {**GOOD, "id": "C", "y": [2]},
+    ]))
+    assert data.classes is None
+    assert data.y.tolist() == [1.0, 0.5, 2.0]
+
+
+def test_read_json_graphs_bom_and_bad_gzip(tmp_path):
+    path = write_json(tmp_path, "\ufeff" + json.dumps([GOOD]))
+    assert read_json_graphs(path).graph_ids == ["A"]
+    fake = tmp_path / "g.json.gz"
+    fake.write_text(json.dumps([GOOD]))
+    with pytest.raises(DataError, match=r"g.json.gz: not a valid gzip"):
+        read_json_graphs(fake)

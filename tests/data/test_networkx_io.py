@@ -83,3 +83,41 @@ def test_from_networkx_missing_label_names_nodes():
     del graph.nodes["c"]["label"]
     with pytest.raises(DataError, match=r"1 node\(s\) have no 'label': 'c'"):
         from_networkx(graph)
+
+
+@pytest.mark.parametrize("graphs, match", [
+    ("abc", r"item 0 is a str, not a networkx graph"),
+    ([nx.path_graph(2), 5], r"item 1 is a int, not a networkx graph"),
+    (nx.Graph(), r"the graph has no nodes"),
+    ([nx.path_graph(2), nx.Graph()], r"graph 1 has no nodes"),
+])
+def test_from_networkx_not_graphs_or_empty(graphs, match):
+    with pytest.raises(DataError, match=match):
+        from_networkx(graphs, label=None)
+
+
+def test_from_networkx_nan_feature_warns_and_explicit_raises():
+    graph = tiny_graph()
+    graph.nodes["b"]["f"] = float("nan")
+    with pytest.warns(UserWarning, match=r"attribute 'f' is nan on node "
+                      r"'b', so it is not used"):
+        data = from_networkx(graph)
+    assert data.feature_names == ["emb0", "emb1"]
+    with pytest.raises(DataError, match=r"node 'b' has f=nan, which is not "
+                       r"a finite number"):
+        from_networkx(graph, features=["f"])
+
+
+def test_from_networkx_nan_label_is_missing():
+    graph = tiny_graph()
+    graph.nodes["c"]["label"] = float("nan")
+    with pytest.raises(DataError, match=r"1 node\(s\) have no 'label': 'c'"):
+        from_networkx(graph)
+
+
+def test_from_networkx_infinite_weight_rejected():
+    graph = nx.Graph()
+    graph.add_edge("a", "b", w=float("inf"))
+    with pytest.raises(DataError, match=r"edge \('a', 'b'\) has w=inf, "
+                       r"which is not a finite number"):
+        from_networkx(graph, weight="w", label=None)

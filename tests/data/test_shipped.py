@@ -111,3 +111,14 @@ def test_load_dataset_molecules_pass_registry(monkeypatch):
 def test_load_dataset_freesolv_real():
     data = load_dataset("FreeSolv")
     assert len(data) == 642 and data.task == "regression"
+
+
+def test_load_dataset_option_not_for_reader(tmp_path):
+    with pytest.raises(DataError, match=r"option\(s\) nodes do not apply to "
+                       r"a TU folder; it takes degree_features, max_degree"):
+        load_dataset("MUTAG", nodes="nodes.csv")
+    graphs = tmp_path / "g.json"
+    graphs.write_text('[{"id": "A", "num_nodes": 1}]')
+    with pytest.raises(DataError, match=r"option\(s\) graph_id do not apply "
+                       r"to a JSON graph file"):
+        load_dataset(graphs, graph_id="g")

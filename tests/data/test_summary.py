@@ -87,3 +87,23 @@ def test_summary_table_reports_edges_removed_on_reading(tmp_path):
     kept = summarize(read_tu(tmp_path, dedupe_edges=False))
     assert kept["duplicate_edges"] == 2
     assert kept["duplicate_edges_removed"] == 0
+
+
+def test_summarize_no_graphs_and_no_edges():
+    empty = summarize(GraphDataset(graphs=[], name="none"))
+    assert empty["graphs"] == 0 and empty["class_counts"] is None
+    lone = Data(x=torch.ones(3, 1), edge_index=torch.empty(2, 0,
+                dtype=torch.long), y=torch.tensor([0]))
+    out = summarize(GraphDataset(graphs=[lone], classes=["a"]))
+    assert out["edges"] == {"directed": 0, "undirected": 0,
+                            "symmetric": True}
+    assert out["isolated_nodes"] == 3 and out["degree"]["max"] == 0
+    assert out["class_counts"] == {0: 1}
+
+
+def test_summary_table_unlabelled_says_no_labels():
+    bare = Data(x=torch.ones(2, 1), edge_index=torch.tensor([[0], [1]]))
+    table = summary_table(summarize(GraphDataset(graphs=[bare], name="u")))
+    assert "u (graph level, no labels)" in table
+    assert table.splitlines()[7].split() == ["classes", "none", "(no",
+                                             "labels)"]

@@ -108,9 +108,10 @@ def test_read_numeric_names_bad_line(tmp_path, text, integer, match):
         read_numeric(path, integer=integer, columns=2 if integer else 1)
 
 
-def test_read_numeric_latin1_byte_is_data_error(tmp_path):
+def test_read_numeric_stray_byte_is_a_bad_value(tmp_path):
     path = write(tmp_path / "L.txt", "1\n1\xe9\n".encode("latin-1"))
-    with pytest.raises(DataError, match=r"L.txt, line 2: byte 0xE9"):
+    with pytest.raises(DataError, match=r"L.txt, line 2, field 'column 1': "
+                       "value '1\xe9' in column 1 is not a finite number"):
         read_numeric(path, integer=False, columns=1)
 
 

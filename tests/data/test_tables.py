@@ -210,3 +210,124 @@ def test_read_table_too_many_cells_names_file_line(tmp_path):
     with pytest.raises(DataError, match=r"n.tsv, line 4: cannot parse the "
                        r"table \(.*Expected 2 fields"):
         read_table(nodes)
+
+
+NODES = "id,f,label\na,1,x\nb,2,y\nc,3,x\n"
+
+
+def test_read_csv_graph_header_only_edges_gives_no_edges(tmp_path):
+    edges = write(tmp_path / "e.csv", "source,target\n")
+    data = read_csv_graph(edges, write(tmp_path / "n.csv", NODES))
+    assert tuple(data[0].edge_index.shape) == (2, 0)
+    assert data[0].x.tolist() == [[1.0], [2.0], [3.0]]
+    assert data[0].y.tolist() == [0, 1, 0]
+
+
+@pytest.mark.parametrize("edges, nodes, match", [
+    ("source,target\n", None, r"e.csv: the edge table has no rows and "
+                              r"there is no node table"),
+    ("source,target\na,b\n", "id,label\n", r"n.csv: the node table has a "
+                                           r"header but no rows"),
+    ("source,target\na,\n", None, r"e.csv, line 2, field 'target': node id "
+                                  r"is empty"),
+    ("source,target\na,\n", NODES, r"e.csv, line 2, field 'target': target "
+                                   r"node id is empty"),
+])
+def test_read_csv_graph_no_rows_or_empty_ids(tmp_path, edges, nodes, match):
+    edge_path = write(tmp_path / "e.csv", edges)
+    node_path = nodes and write(tmp_path / "n.csv", nodes)
+    with pytest.raises(DataError, match=match):
+        read_csv_graph(edge_path, node_path)
+
+
+@pytest.mark.parametrize("labels, bad", [
+    ("x,NaN,y", "'NaN'"), ("0,nan,1", "'nan'"), ("0,NA,1", "'NA'"),
+    ("0,null,1", "'null'"),
+])
+def test_read_csv_graph_missing_label_markers(tmp_path, labels, bad):
+    rows = "".join(f"{i},{v}\n" for i, v in zip("abc", labels.split(",")))
+    nodes = write(tmp_path / "n.csv", "id,label\n" + rows)
+    edges = write(tmp_path / "e.csv", "source,target\na,b\n")
+    with pytest.raises(DataError, match=rf"n.csv, line 3, field 'label': "
+                       rf"label is missing \({bad}\)"):
+        read_csv_graph(edges, nodes)
+
+
+def test_read_csv_graph_na_word_label_is_a_class(tmp_path):
+    # Among word labels, "NA" may be a class (North America), not missing.
+    nodes = write(tmp_path / "n.csv", "id,label\na,EU\nb,NA\nc,EU\n")
+    edges = write(tmp_path / "e.csv", "source,target\na,b\n")
+    data = read_csv_graph(edges, nodes)
+    assert data.classes == ["EU", "NA"]
+    assert data[0].y.tolist() == [0, 1, 0]
+
+
+def test_read_csv_graph_ids_kept_as_written(tmp_path):
+    nodes = write(tmp_path / "n.csv", "id,label\n007,x\n7,y\n8,x\n")
+    edges = write(tmp_path / "e.csv", "source,target\n007,8\n")
+    data = read_csv_graph(edges, nodes, directed=True)
+    assert data.node_ids == [["007", "7", "8"]]
+    assert data[0].edge_index.tolist() == [[0], [2]]
+
+
+@pytest.mark.parametrize("nodes, edge, hint", [
+    ("007", "7", "'007'"), ("3", "3.0", "'3'"),
+])
+def test_read_csv_graph_unknown_id_hints_spelling(tmp_path, nodes, edge,
+                                                  hint):
+    node_path = write(tmp_path / "n.csv", f"id,label\n{nodes},x\n9,y\n")
+    edges = write(tmp_path / "e.csv", f"source,target\n{edge},9\n")
+    with pytest.raises(DataError, match=rf"source node '{edge}' is not in "
+                       rf"the node table.*The node table has {hint}; ids "
+                       r"are compared as written"):
+        read_csv_graph(edges, node_path)
+
+
+def graph_tables(tmp_path, node_rows, edge_rows):
+    nodes = write(tmp_path / "n.csv", "g,id,label\n" + node_rows)
+    edges = write(tmp_path / "e.csv", "g,source,target\n" + edge_rows)
+    return edges, nodes
+
+
+def test_read_csv_graph_edge_across_graphs_names_graph(tmp_path):
+    edges, nodes = graph_tables(tmp_path, "G1,a,0\nG1,b,0\nG2,c,1\n",
+                                "G1,a,c\n")
+    with pytest.raises(DataError, match=r"target node 'c' in graph 'G1' is "
+                       r"not in the node table.*Node 'c' is in graph 'G2'"):
+        read_csv_graph(edges, nodes, graph_id="g")
+
+
+def test_read_csv_graph_graph_labels_from_node_table(tmp_path):
+    edges, nodes = graph_tables(tmp_path,
+                                "G1,a,1\nG1,b,1\nG2,a,0\nG2,b,0\nG3,a,1\n",
+                                "G1,a,b\nG2,b,a\n")
+    data = read_csv_graph(edges, nodes, graph_id="g")
+    assert data.graph_ids == ["G1", "G2", "G3"]
+    assert data.classes == [0, 1]
+    assert data.y.tolist() == [1, 0, 1]
+    assert data.feature_names == ["constant"]
+
+
+def test_read_csv_graph_graph_labels_disagree_in_node_table(tmp_path):
+    edges, nodes = graph_tables(tmp_path, "G1,a,1\nG1,b,0\n", "G1,a,b\n")
+    with pytest.raises(DataError, match=r"n.csv, line 3, field 'label': "
+                       r"graph 'G1' has nodes labelled '1' \(line 2\) and "
+                       r"'0'"):
+        read_csv_graph(edges, nodes, graph_id="g")
+
+
+def test_read_csv_graph_graph_table_needs_graph_id(tmp_path):
+    edges, nodes = graph_tables(tmp_path, "G1,a,1\nG1,b,1\n", "G1,a,b\n")
+    graphs = write(tmp_path / "g.csv", "g,label\nG1,1\n")
+    with pytest.raises(DataError, match=r"g.csv: a graph table needs "
+                       r"graph_id="):
+        read_csv_graph(edges, nodes, graphs=graphs)
+
+
+def test_read_csv_graph_list_column_warns(tmp_path):
+    nodes = write(tmp_path / "n.jsonl", '{"id": "a", "emb": [1, 2]}\n'
+                  '{"id": "b", "emb": [3, 4]}\n')
+    edges = write(tmp_path / "e.csv", "source,target\na,b\n")
+    with pytest.warns(UserWarning, match=r"column 'emb' holds lists"):
+        data = read_csv_graph(edges, nodes, label=None)
+    assert data.feature_names == ["constant"]

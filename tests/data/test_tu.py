@@ -187,3 +187,54 @@ def test_read_tu_several_datasets_needs_name(tmp_path):
     with pytest.raises(DataError, match="B, C"):
         read_tu(tmp_path)
     assert read_tu(tmp_path, "C").name == "C"
+
+
+@pytest.mark.parametrize("files, match", [
+    ({"graph_labels": ""}, r"T_graph_labels.txt: the file is empty; a TU "
+                           r"dataset needs one line per graph"),
+    ({"A": "", "graph_indicator": "", "graph_labels": ""},
+     r"T_graph_labels.txt: the file is empty"),
+    ({"graph_labels": "5\nnan\n"}, r"T_graph_labels.txt, line 2, .*value "
+                                   r"'nan' in column 1 is not a finite"),
+    ({"A": "0, 1\n1, 0\n"}, r"T_A.txt, line 1: edge \(0, 1\) .*TU ids count "
+                            r"from 1, and this file uses 0"),
+    ({"graph_indicator": "0\n0\n1\n1\n"}, r"graph id 0 is outside 1..2 .*TU "
+                                          r"ids count from 1"),
+    ({"node_attributes": "1\ninf\n2\n3\n"}, r"T_node_attributes.txt, line 2"
+                                            r", .*'inf' .*not a finite"),
+])
+def test_read_tu_bad_files_name_line(tmp_path, files, match):
+    write_tu(tmp_path, **files)
+    with pytest.raises(DataError, match=match):
+        read_tu(tmp_path)
+
+
+def test_read_tu_surplus_graph_labels_named(tmp_path):
+    write_tu(tmp_path, graph_labels="5\n7\n7\n")
+    with pytest.raises(DataError, match=r"graph 3 has no nodes "
+                       r"\(T_graph_labels.txt has 3 lines but "
+                       r"T_graph_indicator.txt names graphs 1..2 only\)"):
+        read_tu(tmp_path)
+
+
+def test_read_tu_sparse_node_label_refused_before_one_hot(tmp_path):
+    # One stray value would need 10^8 one-hot columns (gigabytes).
+    write_tu(tmp_path, node_labels="0\n1\n0\n100000000\n")
+    with pytest.raises(DataError, match=r"T_node_labels.txt, line 4, .*"
+                       r"label values span 0..100000000"):
+        read_tu(tmp_path)
+
+
+def test_read_tu_empty_edge_file_warns(tmp_path):
+    write_tu(tmp_path, A="")
+    with pytest.warns(UserWarning, match="T_A.txt is empty, so no graph"):
+        data = read_tu(tmp_path, degree_features=False)
+    assert [g.edge_index.shape[1] for g in data.graphs] == [0, 0]
+    assert data.y.tolist() == [0, 1]
+
+
+def test_read_tu_file_path_not_folder(tmp_path):
+    write_tu(tmp_path)
+    with pytest.raises(DataError, match="T_A.txt: TU dataset folder is a "
+                       "file, not a folder"):
+        read_tu(tmp_path / "raw" / "T_A.txt")
