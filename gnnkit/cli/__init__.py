@@ -7,6 +7,7 @@ import argparse
 import importlib
 import logging
 import sys
+import traceback
 from typing import Sequence
 
 from gnnkit.errors import GnnkitError
@@ -41,7 +42,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.handler(args) or 0)
-    except GnnkitError as error:
+    except (GnnkitError, OSError) as error:
+        print(f"gnnkit {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except ValueError as error:  # settings refused by a lower room
+        if args.verbose:
+            traceback.print_exc()
         print(f"gnnkit {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

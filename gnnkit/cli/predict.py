@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from gnnkit._io import atomic_write_text
+from gnnkit.cli.checks import check_output_file
 from gnnkit.data.align import align_features
 from gnnkit.data.dataset import GraphDataset
 from gnnkit.data.shipped import load_dataset
@@ -39,6 +40,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Predict and write the CSV."""
+    check_output_file(Path(args.out))
     model, info = load_model(args.model)
     dataset = read_inputs(args, info["extra"])
     logits = predict(model, dataset.graphs if dataset.level == "graph"
@@ -56,6 +58,8 @@ def read_inputs(args: argparse.Namespace, extra: dict) -> GraphDataset:
         options["nodes"] = args.nodes
     if args.graph_id:
         options["graph_id"] = args.graph_id
+    if Path(args.input).is_file():
+        options["label"] = None  # new rows need no labels
     if extra.get("max_degree") is not None and Path(args.input).is_dir():
         options["max_degree"] = extra["max_degree"]
     dataset = load_dataset(args.input, **options)

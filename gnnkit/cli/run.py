@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gnnkit._io import atomic_write_json
+from gnnkit.cli.checks import check_cv_fits, check_output_dir
 from gnnkit.data.dataset import GraphDataset
 from gnnkit.data.shipped import load_dataset
 from gnnkit.data.summary import summarize, summary_table
@@ -104,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
 def run_graph_job(args: argparse.Namespace, dataset: GraphDataset) -> int:
     """Cross-validate, save and report on a graph-level dataset."""
     out = Path(args.out or f"runs/{dataset.name}-{args.model}")
+    check_output_dir(out)
+    check_cv_fits(dataset, args.folds, args.epochs)
     summary = summarize(dataset)
     print(summary_table(summary))
     model_kwargs = {

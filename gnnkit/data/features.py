@@ -292,7 +292,8 @@ def typed_labels(values: Sequence[Any]) -> list[Any]:
     """Labels as ints when every one is a whole number, else as given.
 
     Strings such as ``"2"`` become ``2`` so that classes sort numerically
-    (``2 < 10``), while labels such as ``"cat"`` stay strings.
+    (``2 < 10``), while labels such as ``"cat"`` or ``"007"`` stay
+    strings as written.
     """
     ints = []
     for value in values:
@@ -311,8 +312,9 @@ def _as_int(value: Any) -> int | None:
         return int(value)
     if isinstance(value, (float, np.floating)):
         return int(value) if float(value).is_integer() else None
-    if isinstance(value, str) and INT_TEXT.fullmatch(value.strip()):
-        return int(value)
+    text = value.strip() if isinstance(value, str) else None
+    if text and INT_TEXT.fullmatch(text) and str(int(text)) == text:
+        return int(text)  # "007" stays a word: 7 would merge it with "7"
     return None
 
 

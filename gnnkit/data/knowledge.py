@@ -134,6 +134,20 @@ def _text_list(ids: list[str], texts: dict[str, str], what: str) -> list:
     return [texts.get(i, i.replace("_", " ").strip()) for i in ids]
 
 
+def _read_splits(path: Path) -> tuple[dict, dict, dict[str, torch.Tensor]]:
+    """Entity and relation ids (listed or as met) and the split triples."""
+    listed_entities = _names(_find(path, "entities.txt", False))
+    listed_relations = _names(_find(path, "relations.txt", False))
+    entities = {e: i for i, e in enumerate(listed_entities or [])}
+    relations = {r: i for i, r in enumerate(listed_relations or [])}
+    listed = (bool(listed_entities), bool(listed_relations))
+    triples = {
+        split: _read_triples(_find(path, name), entities, relations, listed)
+        for split, name in SPLITS.items()
+    }
+    return entities, relations, triples
+
+
 def _resolve(folder: str | os.PathLike) -> Path:
     """A folder path, or a shipped dataset name such as ``"UMLS_KG"``."""
     path = Path(folder).expanduser()
@@ -190,22 +204,10 @@ def read_kg(
         torch.Size([5216, 3])
     """
     path = _resolve(folder)
-    listed_entities = _names(_find(path, "entities.txt", False))
-    listed_relations = _names(_find(path, "relations.txt", False))
-    entities = {e: i for i, e in enumerate(listed_entities or [])}
-    relations = {r: i for i, r in enumerate(listed_relations or [])}
-    triples = {}
-    for split, filename in SPLITS.items():
-        triples[split] = _read_triples(
-            _find(path, filename),
-            entities,
-            relations,
-            (bool(listed_entities), bool(listed_relations)),
-        )
-    entity_ids = list(entities)
-    relation_ids = list(relations)
-    entity_texts = _find(path, entity_text, required=False)
-    relation_texts = _find(path, relation_text, required=False)
+    entities, relations, triples = _read_splits(path)
+    entity_ids, relation_ids = list(entities), list(relations)
+    entity_texts = _texts(_find(path, entity_text, required=False))
+    relation_texts = _texts(_find(path, relation_text, required=False))
     train = triples["train"]
     data = Data(
         num_nodes=len(entity_ids),
@@ -220,13 +222,13 @@ def read_kg(
         level="node",
         name=name or path.name,
         node_ids=[entity_ids],
-        texts=[_text_list(entity_ids, _texts(entity_texts), "entities")],
+        texts=[_text_list(entity_ids, entity_texts, "entities")],
         meta={
             "path": str(path),
             "task": "link",
             "relations": relation_ids,
             "relation_texts": _text_list(
-                relation_ids, _texts(relation_texts), "relations"
+                relation_ids, relation_texts, "relations"
             ),
             "num_relations": len(relation_ids),
         },

@@ -35,23 +35,24 @@ NUM_HS = [0, 1, 2, 3]
 HYBRIDIZATIONS = ["S", "SP", "SP2", "SP3", "SP3D", "SP3D2"]
 BOND_TYPES = ["SINGLE", "DOUBLE", "TRIPLE", "AROMATIC"]
 
+
+def _names(prefix: str, choices: Sequence[Any], last: str) -> list[str]:
+    return [f"{prefix}={c}" for c in choices] + [f"{prefix}{last}"]
+
+
 ATOM_FEATURE_NAMES = (
-    [f"element={e}" for e in ELEMENTS]
-    + ["element=other"]
-    + [f"degree={d}" for d in DEGREES]
-    + ["degree>5"]
+    _names("element", ELEMENTS, "=other") + _names("degree", DEGREES, ">5")
     + ["formal_charge", "aromatic", "in_ring"]
-    + [f"num_hs={h}" for h in NUM_HS]
-    + ["num_hs>3"]
-    + [f"hybridization={h}" for h in HYBRIDIZATIONS]
-    + ["hybridization=other"]
-)
-BOND_FEATURE_NAMES = [f"bond={b}" for b in BOND_TYPES]
-BOND_FEATURE_NAMES += ["bond=other", "conjugated", "in_ring"]
+    + _names("num_hs", NUM_HS, ">3")
+    + _names("hybridization", HYBRIDIZATIONS, "=other")
+)  # fmt: skip
+BOND_FEATURE_NAMES = _names("bond", BOND_TYPES, "=other")
+BOND_FEATURE_NAMES += ["conjugated", "in_ring"]
 NUM_ATOM_FEATURES = len(ATOM_FEATURE_NAMES)
 NUM_BOND_FEATURES = len(BOND_FEATURE_NAMES)
 
 OnError = Literal["raise", "skip"]
+TASKS = ("classification", "regression")
 _STAMP = re.compile(r"^\[\d\d:\d\d:\d\d\] ")
 
 
@@ -164,12 +165,6 @@ def parse_smiles(smiles: str) -> tuple[Chem.Mol | None, str | None]:
     return mol, None
 
 
-def largest_fragment(mol: Chem.Mol) -> Chem.Mol:
-    """The largest fragment of ``mol`` (RDKit's ``LargestFragmentChooser``)."""
-    chooser = rdMolStandardize.LargestFragmentChooser(preferOrganic=False)
-    return chooser.choose(mol)
-
-
 def smiles_to_graph(
     smiles: str, *, keep_largest_fragment: bool = False
 ) -> Data:
@@ -203,12 +198,14 @@ def smiles_to_graph(
 def _graph_of(mol: Chem.Mol, keep_largest: bool) -> tuple[Data, str, int]:
     """The graph of ``mol``, its kept SMILES and its fragment count.
 
-    The SMILES is canonical when a fragment was chosen, else empty.
+    The SMILES is canonical when a fragment was chosen (RDKit's
+    ``LargestFragmentChooser``), else empty.
     """
     fragments = len(Chem.GetMolFrags(mol))
     kept = ""
     if keep_largest and fragments > 1:
-        mol = largest_fragment(mol)
+        chooser = rdMolStandardize.LargestFragmentChooser(preferOrganic=False)
+        mol = chooser.choose(mol)
         kept = Chem.MolToSmiles(mol)
     return mol_to_graph(mol), kept, fragments
 
@@ -241,7 +238,7 @@ def _open_rows(path: Path, encoding: str) -> tuple[list[str], list]:
     try:
         with open(path, newline="", encoding=encoding) as handle:
             reader = csv.reader(handle)
-            header = [h.strip() for h in next(reader, [])]
+            header = [h.strip().lstrip("\ufeff") for h in next(reader, [])]
             rows, last = [], reader.line_num
             for row in reader:
                 if row:
@@ -249,6 +246,8 @@ def _open_rows(path: Path, encoding: str) -> tuple[list[str], list]:
                 last = reader.line_num
     except FileNotFoundError:
         raise DataError("file not found; check the path.", path=path)
+    except IsADirectoryError:
+        raise DataError("is a folder; give the CSV file.", path=path)
     except UnicodeDecodeError as err:
         raise DataError(
             f"not valid {encoding} (byte 0x{err.object[err.start]:02X} at "
@@ -256,6 +255,12 @@ def _open_rows(path: Path, encoding: str) -> tuple[list[str], list]:
             "real encoding.",
             path=path,
         ) from None
+    if not rows:
+        raise DataError(
+            "no data rows under the header; a SMILES CSV "
+            "needs a header line and one row per molecule.",
+            path=path,
+        )
     return header, rows
 
 
@@ -264,15 +269,16 @@ def _column(header: list[str], name: str, path: Path, what: str) -> int:
     if name not in header:
         raise DataError(
             f"no {what} column {name!r}; the columns are {header}. Pass "
-            f"the right name (e.g. {what}={header[-1]!r}).",
+            f"the right name as {what}=...",
             path=path,
             field=name,
         )
     return header.index(name)
 
 
-def _read_rows(path, header, rows, smiles, target, id_column, task, keep):
+def _read_rows(path, header, rows, names, task, keep):
     """Parse every row; return the kept records and the bad ones."""
+    smiles, target, id_column = names
     cols = [
         _column(header, smiles, path, "smiles"),
         _column(header, target, path, "target"),
@@ -287,15 +293,9 @@ def _read_rows(path, header, rows, smiles, target, id_column, task, keep):
         value, target_reason = _target_value(cells[1], task)
         if mol is None or target_reason is not None:
             field = smiles if mol is None else target
-            bad.append(
-                {
-                    "id": row_id,
-                    "line": line,
-                    "field": field,
-                    "smiles": cells[0],
-                    "reason": reason or target_reason,
-                }
-            )
+            reason = reason or target_reason
+            bad.append(dict(id=row_id, line=line, field=field,
+                            smiles=cells[0], reason=reason))  # fmt: skip
             continue
         graph, text, parts = _graph_of(mol, keep)
         text = text or cells[0].strip()
@@ -398,26 +398,17 @@ def read_smiles_csv(
             target; the message names each row's line, id and RDKit's
             reason.
     """
-    if task not in ("classification", "regression"):
-        raise ValueError(
-            f"task must be 'classification' or 'regression' (got {task!r})."
-        )
-    if on_error not in ("raise", "skip"):
-        raise ValueError(
-            f"on_error must be 'raise' or 'skip' (got {on_error!r})."
-        )
+    for arg, value, allowed in (
+        ("task", task, TASKS),
+        ("on_error", on_error, ("raise", "skip")),
+    ):
+        if value not in allowed:
+            raise ValueError(f"{arg} must be one of {allowed} "
+                             f"(got {value!r}).")  # fmt: skip
     path = Path(path)
     header, rows = _open_rows(path, encoding)
-    kept, bad = _read_rows(
-        path,
-        header,
-        rows,
-        smiles,
-        target,
-        id_column,
-        task,
-        keep_largest_fragment,
-    )
+    kept, bad = _read_rows(path, header, rows, (smiles, target, id_column),
+                           task, keep_largest_fragment)  # fmt: skip
     _report_bad(bad, len(rows), path, on_error)
     classes = _attach_targets(kept, task)
     multi = sum(record[5] > 1 for record in kept)
@@ -431,13 +422,8 @@ def read_smiles_csv(
         graph_ids=[record[0] for record in kept],
         graph_texts=[record[2] for record in kept],
         feature_names=list(ATOM_FEATURE_NAMES),
-        meta={
-            "path": str(path),
-            "smiles_column": smiles,
-            "target": target,
-            "lines": [record[1] for record in kept],
-            "num_fragments": [record[5] for record in kept],
-            "skipped": bad,
-            "edge_feature_names": list(BOND_FEATURE_NAMES),
-        },
-    )
+        meta=dict(path=str(path), smiles_column=smiles, target=target,
+                  lines=[record[1] for record in kept],
+                  num_fragments=[record[5] for record in kept],
+                  skipped=bad, edge_feature_names=list(BOND_FEATURE_NAMES)),
+    )  # fmt: skip

@@ -246,6 +246,13 @@ MISSING_WORDS = {"nan", "na", "n/a", "null", "none"}
 
 def _targets(table: Table, column: str, task: str):
     """Labels of a node or graph table as ``(y, classes)``."""
+    if column not in table.frame.columns:
+        table.fail(
+            f"no label column {column!r}; the columns are "
+            f"{[str(c) for c in table.frame.columns]}. Name the label column"
+            " with label=..., or pass label=None to read unlabelled data "
+            "(e.g. to predict).", None, column,
+        )
     if task == "regression":
         values = table.numbers(column, "label")
         return torch.as_tensor(values, dtype=torch.float32), None

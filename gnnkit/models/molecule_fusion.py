@@ -19,6 +19,7 @@ from torch_geometric.nn import MLP, global_mean_pool
 from gnnkit.data.dataset import GraphDataset
 from gnnkit.errors import DataError, ModelError
 from gnnkit.models.backbones import build_model
+from gnnkit.models.persist import register_kind
 
 MODES = ("graph", "text", "fusion")
 
@@ -115,7 +116,6 @@ class MoleculeTextModel(nn.Module):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES} (got {mode!r}).")
         self.config: dict[str, Any] = dict(
-            kind=self.kind,
             in_channels=in_channels,
             text_channels=text_channels,
             out_channels=out_channels,
@@ -203,3 +203,6 @@ class MoleculeTextModel(nn.Module):
             f"mode={c['mode']!r}, gnn={c['gnn']!r}, "
             f"hidden_channels={c['hidden_channels']})"
         )
+
+
+register_kind(MoleculeTextModel.kind, lambda c: MoleculeTextModel(**c))

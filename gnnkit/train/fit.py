@@ -33,19 +33,19 @@ class FitResult:
             ``loss`` (mean training loss), ``lr`` and ``val_*`` metrics.
         best_epoch (int): epoch whose weights the model now holds.
         best_score (float): the monitored metric at ``best_epoch``.
-        monitor (str): the monitored history key.
         stopped_early (bool): patience ran out before the last epoch.
         stopped_by_callback (bool): a callback asked to stop.
         train_seconds (float): wall time of the loop.
+        monitor (str): the monitored history key.
     """
 
     history: list[dict] = field(default_factory=list)
     best_epoch: int = 0
     best_score: float | None = None
-    monitor: str = "val_loss"
     stopped_early: bool = False
     stopped_by_callback: bool = False
     train_seconds: float = 0.0
+    monitor: str = "val_loss"
 
 
 def fit(

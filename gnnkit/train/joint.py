@@ -106,6 +106,14 @@ class JointNodeTask(Task):
     only. :meth:`validate` encodes every text without gradients and runs
     the GNN on the full graph.
 
+    With ``neighbor_features="fresh"`` the LM encodes every sampled node
+    at every step (exact). With ``"cached"`` it encodes only the batch's
+    training nodes; their neighbours take their embeddings from a table
+    filled by the last full encoding (at the start, then at every
+    validation), the historical embeddings of GNNAutoScale (Fey et al.,
+    2021). That cuts the LM work per step by the fan-out, at the price of
+    neighbour features up to one epoch old.
+
     Args:
         data (Data): the graph (``edge_index``, ``y``; ``num_nodes``).
         texts (Sequence[str]): one text per node.
@@ -121,6 +129,8 @@ class JointNodeTask(Task):
             epoch then sees a fresh random part of the training nodes.
         eval_batch_size (int): texts per LM call when encoding all nodes.
             (default: ``64``)
+        neighbor_features (str): ``"fresh"`` or ``"cached"``.
+            (default: ``"fresh"``)
 
     Raises:
         DataError: if the graph has no labels or the number of texts
@@ -143,8 +153,16 @@ class JointNodeTask(Task):
         batch_size: int = 32,
         steps_per_epoch: int | None = None,
         eval_batch_size: int = 64,
+        neighbor_features: str = "fresh",
     ) -> None:
         _check_graph(data, texts)
+        if neighbor_features not in ("fresh", "cached"):
+            raise ValueError(
+                "neighbor_features must be 'fresh' or 'cached' (got "
+                f"{neighbor_features!r})."
+            )
+        self.neighbor_features = neighbor_features
+        self.table: Tensor | None = None
         self.data = data
         self.y = data.y.view(-1).long()
         self.train_index = torch.as_tensor(train_index).long().view(-1)
@@ -165,7 +183,8 @@ class JointNodeTask(Task):
             f"val={self.val_index.numel()}, "
             f"num_neighbors={self.num_neighbors}, "
             f"batch_size={self.batch_size}, "
-            f"max_length={self.input_ids.size(1)})"
+            f"max_length={self.input_ids.size(1)}, "
+            f"neighbor_features={self.neighbor_features!r})"
         )
 
     def tokens(self, index: Tensor) -> tuple[Tensor, Tensor]:
@@ -205,9 +224,37 @@ class JointNodeTask(Task):
 
     def loss(self, model: nn.Module, batch: Data) -> Tensor:
         """Cross-entropy on the seed nodes of the subgraph."""
-        input_ids, attention_mask = self.tokens(batch.n_id)
-        logits = model(input_ids, attention_mask, batch.edge_index)
+        if self.neighbor_features == "fresh":
+            input_ids, attention_mask = self.tokens(batch.n_id)
+            logits = model(input_ids, attention_mask, batch.edge_index)
+        else:
+            logits = model.gnn_forward(self._mixed(model, batch),
+                                       batch.edge_index)
         return F.cross_entropy(logits[: batch.batch_size], batch.y)
+
+    def _mixed(self, model: LMGNN, batch: Data) -> Tensor:
+        """Fresh embeddings of the seeds, table rows for the others."""
+        if self.table is None:
+            self.refresh(model)
+        if self.table.is_inference():  # filled during validation
+            self.table = self.table.clone()
+        seeds = batch.n_id[: batch.batch_size]
+        fresh = model.encode_tokens(*self.tokens(seeds))  # [b, d]
+        return torch.cat([fresh, self.table[batch.n_id[batch.batch_size:]]])
+
+    def refresh(self, model: LMGNN) -> Tensor:
+        """Encode every text in eval mode and keep it as the table.
+
+        Returns:
+            Tensor: the cached neighbour embeddings ``[num_nodes, d]``.
+        """
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            self.table = model.embed_texts(
+                self.input_ids, self.attention_mask, self.eval_batch_size)
+        model.train(was_training)
+        return self.table
 
     def node_logits(self, model: LMGNN) -> Tensor:
         """Logits of every node: all texts encoded, GNN on the full graph.
@@ -217,9 +264,8 @@ class JointNodeTask(Task):
         Returns:
             Tensor: ``[num_nodes, num_classes]``.
         """
+        x = self.refresh(model)  # [num_nodes, d]
         with torch.no_grad():
-            x = model.embed_texts(self.input_ids, self.attention_mask,
-                                  self.eval_batch_size)  # [num_nodes, d]
             return model.gnn_forward(x, self.data.edge_index)
 
     def validate(self, model: nn.Module) -> dict[str, float]:
@@ -293,6 +339,9 @@ class JointSettings:
         dropout (float): GNN dropout. (default: ``0.5``)
         eval_batch_size (int): texts per LM call in validation.
             (default: ``64``)
+        neighbor_features (str): ``"fresh"`` (encode every sampled node)
+            or ``"cached"`` (encode the batch's training nodes only; see
+            :class:`JointNodeTask`). (default: ``"fresh"``)
     """
 
     max_length: int = 128
@@ -310,6 +359,7 @@ class JointSettings:
     num_layers: int = 2
     dropout: float = 0.5
     eval_batch_size: int = 64
+    neighbor_features: str = "fresh"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able copy."""
@@ -366,6 +416,7 @@ def train_joint(
         batch_size=settings.batch_size,
         steps_per_epoch=settings.steps_per_epoch,
         eval_batch_size=settings.eval_batch_size,
+        neighbor_features=settings.neighbor_features,
     )
     config = settings.train_config(model, seed, progress_bar)
     return fit(model, task, config), task

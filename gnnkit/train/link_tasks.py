@@ -68,7 +68,16 @@ def split_edges(
         x=data.x, edge_index=data.edge_index, num_nodes=data.num_nodes
     )
     with _seeded(seed):
-        return split(plain)
+        parts = split(plain)
+    for name, part in zip(("validation", "test"), parts[1:]):
+        if part.pos_edge_label_index.size(1) == 0:
+            raise DataError(
+                f"the {name} part holds no edge (val_ratio={val_ratio}, "
+                f"test_ratio={test_ratio} of {data.edge_index.size(1)} "
+                "edges); raise the ratio or use a larger graph.",
+                field="edge_index",
+            )
+    return parts
 
 
 class LinkTask(Task):

@@ -1,5 +1,6 @@
 import csv
 import json
+import re
 import subprocess
 import sys
 
@@ -82,3 +83,46 @@ def test_summary_prints_counts(capsys):
 
     out = capsys.readouterr().out
     assert "188" in out and "7,442" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--folds", "1"], "--folds must be at least 2"),
+    (["--epochs", "0"], "--epochs must be at least 1"),
+    (["--folds", "70"], "has 63 graph\\(s\\), fewer than --folds 70"),
+])
+def test_run_refuses_bad_options_before_training(argv, message, capsys,
+                                                 tmp_path):
+    code = main(["run", "--out", str(tmp_path / "o"), *argv])
+
+    assert code == 2
+    assert re.search(message, capsys.readouterr().err)
+
+
+def test_run_refuses_out_that_is_a_file(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+
+    assert main(["run", "--out", str(afile)]) == 2
+    assert "is an existing file" in capsys.readouterr().err
+    assert afile.read_text() == "keep me"
+
+
+def test_run_single_class_dataset_is_refused(tmp_path, capsys):
+    edges = tmp_path / "edges.csv"
+    edges.write_text("graph,source,target\ng1,a,b\ng2,c,d\n")
+    graphs = tmp_path / "graphs.csv"
+    graphs.write_text("graph,label\ng1,x\ng2,x\n")
+
+    code = main(["run", "--dataset", str(edges), "--graphs", str(graphs),
+                 "--graph-id", "graph", "--out", str(tmp_path / "o")])
+
+    assert code == 2
+    assert "single class ('x')" in capsys.readouterr().err
+
+
+def test_predict_refuses_out_that_is_a_folder(mutag_run, capsys):
+    code = main(["predict", "--model", str(mutag_run / "model"),
+                 "--input", "data/MUTAG", "--out", str(mutag_run)])
+
+    assert code == 2
+    assert "is a folder" in capsys.readouterr().err

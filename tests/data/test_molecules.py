@@ -171,3 +171,15 @@ def test_read_smiles_csv_shipped_esol_strips_trailing_spaces():
     assert dataset.graph_texts[0].endswith("C3O")
     assert abs(float(dataset.y.mean()) - (-3.05)) < 0.01
     assert min(g.num_nodes for g in dataset) == 1
+
+
+def test_read_smiles_csv_bom_header_and_empty_file(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes("\ufeffsmiles,y\nCCO,1\nCC,0\n".encode("utf-8"))
+    dataset = read_smiles_csv(path, target="y")
+    assert dataset.graph_texts == ["CCO", "CC"]
+    assert dataset.classes == [0, 1]
+    empty = tmp_path / "empty.csv"
+    empty.write_text("smiles,y\n")
+    with pytest.raises(DataError, match="no data rows"):
+        read_smiles_csv(empty, target="y")

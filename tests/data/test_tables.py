@@ -331,3 +331,15 @@ def test_read_csv_graph_list_column_warns(tmp_path):
     with pytest.warns(UserWarning, match=r"column 'emb' holds lists"):
         data = read_csv_graph(edges, nodes, label=None)
     assert data.feature_names == ["constant"]
+
+
+def test_read_csv_graph_no_label_column_points_to_label_none(tmp_path):
+    nodes = write(tmp_path / "n.csv", "id,f\na,1\nb,2\n")
+    edges = write(tmp_path / "e.csv", "source,target\na,b\n")
+    with pytest.raises(DataError, match=r"n.csv, field 'label': no label "
+                       r"column 'label'.*pass label=None to read "
+                       r"unlabelled data"):
+        read_csv_graph(edges, nodes)
+    data = read_csv_graph(edges, nodes, label=None)
+    assert data.classes is None and data[0].y is None
+    assert data[0].x.tolist() == [[1.0], [2.0]]

@@ -120,3 +120,39 @@ def test_relational_link_model_checks_relation_x_and_width():
         RelationalLinkModel(6, 5, 2, relation_x=torch.randn(2, 6))
     with pytest.raises(ValueError, match="even hidden_channels"):
         RelationalLinkModel(6, 5, 2, hidden_channels=7)
+
+
+def test_link_models_survive_save_and_load(tmp_path):
+    from gnnkit.models.persist import load_model, save_model
+
+    torch.manual_seed(0)
+    x = torch.randn(5, 3)
+    link = build_link_model("gcn", 3, out_channels=4, decoder="mlp").eval()
+    save_model(tmp_path / "link", link)
+    loaded, _ = load_model(tmp_path / "link")
+    assert torch.allclose(
+        loaded.eval()(x, EDGE_INDEX, PAIRS), link(x, EDGE_INDEX, PAIRS)
+    )
+    kg = kg_model("complex").eval()
+    save_model(tmp_path / "kg", kg)
+    loaded, _ = load_model(tmp_path / "kg")
+    edge_type = torch.tensor([0, 1] * 4)
+    z = kg(torch.randn(5, 6), EDGE_INDEX, edge_type)
+    assert torch.allclose(
+        loaded.relation_embeddings(), kg.relation_embeddings()
+    )
+    assert torch.allclose(
+        loaded.score_tails(z, PAIRS[0], PAIRS[1]),
+        kg.score_tails(z, PAIRS[0], PAIRS[1]),
+    )
+
+
+def test_link_model_normalize_input_ignores_feature_scale():
+    torch.manual_seed(0)
+    model = build_link_model("gcn", 3, out_channels=4).eval()
+    x = torch.randn(5, 3)
+    assert torch.allclose(
+        model(x, EDGE_INDEX, PAIRS),
+        model(10 * x, EDGE_INDEX, PAIRS),
+        atol=1e-5,
+    )

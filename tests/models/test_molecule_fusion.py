@@ -113,3 +113,18 @@ def test_molecule_text_model_esol_short_run_beats_the_mean():
     rmse = (pred.view(-1) - y).pow(2).mean().sqrt()
     mean_rmse = (dataset.y[split.train].mean() - y).pow(2).mean().sqrt()
     assert rmse < 0.7 * mean_rmse
+
+
+def test_molecule_text_model_survives_save_and_load(tmp_path):
+    from gnnkit.models.persist import load_model, save_model
+
+    _, joined, _ = c05_with_text()
+    torch.manual_seed(0)
+    model = MoleculeTextModel(
+        NUM_ATOM_FEATURES, 4, 2, mode="fusion", edge_dim=NUM_BOND_FEATURES
+    ).eval()
+    save_model(tmp_path / "m", model, classes=[0, 1])
+    loaded, info = load_model(tmp_path / "m")
+    assert torch.allclose(
+        forward(loaded.eval(), joined.graphs), forward(model, joined.graphs)
+    )

@@ -124,3 +124,15 @@ def test_kg_task_umls_short_run_well_above_chance():
     assert out["count"] == 2 * 661
     # chance is about 10 / 135 = 0.07
     assert out["hits@10"] > 0.6
+
+
+def test_split_edges_refuses_an_empty_held_out_part():
+    ring = torch.arange(12)
+    edge_index = torch.stack([ring, (ring + 1) % 12])
+    data = Data(
+        x=torch.ones(12, 1),
+        num_nodes=12,
+        edge_index=torch.cat([edge_index, edge_index.flip(0)], 1),
+    )
+    with pytest.raises(DataError, match="validation part holds no edge"):
+        split_edges(data, val_ratio=0.05)

@@ -143,9 +143,9 @@ for name in ["gcn", "gat", "sage", "gin", "mlp"]:
 # class. GIN has the most parameters: the two-layer MLP inside each of
 # its layers, which makes it as discriminative as the Weisfeiler-Lehman
 # test; GAT adds attention vectors per head to GCN's weights, GraphSAGE a
-# second weight matrix for the node itself. The `mlp` row is the **baseline**: the same
-# stack with plain linear layers, blind to the edges. If a GNN cannot beat
-# it, the edges are not helping.
+# second weight matrix for the node itself. The `mlp` row is the
+# **baseline**: the same stack with plain linear layers, blind to the
+# edges. If a GNN cannot beat it, the edges are not helping.
 
 # %% [markdown]
 # ### Exercise 2

@@ -48,7 +48,7 @@ from gnnkit.train.predict import predict
 from gnnkit.train.tasks import NodeTask
 from gnnkit.viz.notebooks import check_answer, node_subgraph
 
-HOPS, MAX_LENGTH, EPOCHS, STEPS = 3, 32, 3, 4
+HOPS, MAX_LENGTH, EPOCHS, STEPS = 3, 32, 10, 3
 encoder = TextEncoder(max_length=MAX_LENGTH)
 print(encoder)
 
@@ -209,7 +209,7 @@ for name in ["mlp", "gcn"]:
 # %%
 settings = CompareSettings(
     epochs=100, patience=20, max_length=MAX_LENGTH,
-    lm_max_length=MAX_LENGTH, lm_epochs=EPOCHS, lm_lr=1e-4,
+    lm_max_length=MAX_LENGTH, lm_epochs=EPOCHS, lm_lr=2e-4,
     lm_batch_size=16,
     joint=JointSettings(max_length=MAX_LENGTH, epochs=EPOCHS,
                         num_neighbors=(2, 2), batch_size=8,

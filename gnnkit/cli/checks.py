@@ -1,0 +1,75 @@
+"""Checks the CLI makes before any training starts, so a bad option or an
+unwritable output folder fails in a second, not after the whole run."""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from gnnkit.data.dataset import GraphDataset
+from gnnkit.errors import GnnkitError
+
+
+def check_output_dir(out: Path) -> None:
+    """``out`` is (or can become) a folder this process may write into."""
+    if out.exists() and not out.is_dir():
+        raise GnnkitError(
+            f"--out {out} is an existing file; give a folder name instead."
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as error:
+        raise GnnkitError(
+            f"--out {out} cannot be written ({error.strerror}); choose a "
+            "folder you may write to."
+        ) from error
+
+
+def check_output_file(path: Path) -> None:
+    """``path`` names a file (not a folder) in a writable folder."""
+    if path.is_dir():
+        raise GnnkitError(
+            f"--out {path} is a folder; give a file name such as "
+            f"{path / 'predictions.csv'}."
+        )
+    check_output_dir(path.parent if str(path.parent) else Path("."))
+
+
+def check_cv_fits(
+    dataset: GraphDataset, folds: int, epochs: int | None
+) -> None:
+    """Folds and epochs that a k-fold run with inner validation can use."""
+    if folds < 2:
+        raise GnnkitError(f"--folds must be at least 2 (got {folds}).")
+    if epochs is not None and epochs < 1:
+        raise GnnkitError(f"--epochs must be at least 1 (got {epochs}).")
+    if dataset.task == "regression":
+        if len(dataset) < 2 * folds:
+            raise GnnkitError(
+                f"dataset '{dataset.name}' has {len(dataset)} graphs, too "
+                f"few for {folds}-fold CV with inner validation (needs "
+                f"{2 * folds}); lower --folds."
+            )
+        return
+    _check_classes(dataset, folds)
+
+
+def _check_classes(dataset: GraphDataset, folds: int) -> None:
+    counts = Counter(int(c) for c in dataset.y.tolist())
+    if len(counts) < 2:
+        only = dataset.classes[next(iter(counts))] if counts else None
+        raise GnnkitError(
+            f"dataset '{dataset.name}' has a single class ({only!r}); a "
+            "classifier needs graphs of at least 2 classes."
+        )
+    label, smallest = min(counts.items(), key=lambda item: item[1])
+    if smallest < folds:
+        raise GnnkitError(
+            f"class {dataset.classes[label]!r} of dataset '{dataset.name}' "
+            f"has {smallest} graph(s), fewer than --folds {folds}; each "
+            f"test fold needs one of each class: use --folds {smallest} "
+            "or fewer."
+        )
