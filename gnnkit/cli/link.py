@@ -65,9 +65,9 @@ def add_link_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--decoder",
-        default="dot",
+        default="mlp",
         choices=("dot", "mlp"),
-        help="pair decoder of graph link prediction (default: dot)",
+        help="pair decoder of graph link prediction (default: mlp)",
     )
 
 
@@ -179,7 +179,7 @@ def _graph_job(args: argparse.Namespace) -> dict[str, Any]:
         hidden_channels=_option(args, "hidden", 256),
         num_layers=_option(args, "layers", 2),
         dropout=0.2,
-        decoder=_option(args, "decoder", "dot"),
+        decoder=_option(args, "decoder", "mlp"),
     )
     fitted = fit(model, task, _config(args, 200, lr=0.01, weight_decay=0.0))
     node = dataset.node_ids[0][index]

@@ -82,8 +82,8 @@ def sample_neighbors(
 def _pick(frontier: Tensor, rowptr: Tensor, col: Tensor, fanout: int,
           generator: torch.Generator | None) -> Tensor:
     """Up to ``fanout`` random neighbours of every frontier node."""
-    starts, degree = rowptr[frontier], rowptr[frontier + 1] - rowptr[
-        frontier]
+    starts = rowptr[frontier]
+    degree = rowptr[frontier + 1] - starts
     group = torch.repeat_interleave(torch.arange(frontier.numel()), degree)
     first = torch.cat([degree.new_zeros(1), degree.cumsum(0)[:-1]])
     position = torch.arange(group.numel()) - first[group] + starts[group]

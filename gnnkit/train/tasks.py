@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
-from gnnkit.errors import DataError
+from gnnkit.errors import DataError, ModelError
 from gnnkit.train.batching import GraphBatch, PackedGraphs
 
 KINDS = ("classification", "regression")
@@ -244,10 +244,27 @@ class NodeTask(Task):
 
 
 def _loss(task: GraphTask | NodeTask, out: Tensor, y: Tensor) -> Tensor:
+    if getattr(task, "_checked_width", None) != out.size(-1):
+        _check_width(task, out.size(-1))  # once per model width
     if task.kind == "classification":
         return F.cross_entropy(out, y.view(-1).long())
     target = task.target_scaler.transform(y.float().view(out.shape))
     return F.mse_loss(out, target)
+
+
+def _check_width(task: GraphTask | NodeTask, width: int) -> None:
+    if task.kind == "classification":
+        y = task.data.y if isinstance(task, NodeTask) else torch.cat(
+            [task.train.y.view(-1), task.val.y.view(-1)])
+        need, what = int(y.max()) + 1 if y.numel() else 0, "classes"
+    else:
+        need, what = int(task.target_scaler.mean.numel()), "targets"
+    if width != need and (what == "targets" or width < need):
+        raise ModelError(
+            f"the model gives {width} outputs but the {task.kind} targets "
+            f"need {need} ({what}); build it with out_channels={need}."
+        )
+    task._checked_width = width
 
 
 def _metrics(

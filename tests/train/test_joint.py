@@ -111,6 +111,43 @@ def test_joint_task_loss_and_validate(bert_path, c14):
     assert round(metrics["accuracy"] * 3, 5) in (0, 1, 2, 3)
 
 
+def count_encoded(model):
+    sizes = []
+    model.encoder.register_forward_hook(
+        lambda module, args, out: sizes.append(out.size(0)))
+    return sizes
+
+
+def test_joint_task_fresh_encodes_every_sampled_node(bert_path, c14):
+    model, task = make_task(bert_path, c14, batch_size=2,
+                            num_neighbors=(2,))
+    sizes = count_encoded(model)
+    batch = task.train_batches(torch.Generator().manual_seed(0))[0]
+    task.loss(model, batch)
+    assert sizes == [batch.n_id.numel()] and sizes[0] > 2
+
+
+def test_joint_task_cached_encodes_only_seeds(bert_path, c14):
+    model, task = make_task(bert_path, c14, batch_size=2,
+                            num_neighbors=(2,), neighbor_features="cached")
+    sizes = count_encoded(model)
+    batch = task.train_batches(torch.Generator().manual_seed(0))[0]
+    loss = task.loss(model, batch)
+    assert sizes == [6, 2]  # the table once, then the two seeds
+    loss.backward()
+    lora = [p for p in model.encoder.parameters() if p.requires_grad]
+    assert all(p.grad is not None for p in lora)
+    model.eval()
+    with torch.inference_mode():
+        task.validate(model)
+    assert task.table.shape == (6, 32) and task.table.is_inference()
+    sizes.clear()
+    task.loss(model.train(), batch).backward()
+    assert sizes == [2]
+    with pytest.raises(ValueError, match="'fresh' or 'cached'"):
+        make_task(bert_path, c14, neighbor_features="stale")
+
+
 def test_joint_task_text_count_mismatch_raises(bert_path, c14):
     encoder = TextEncoder(bert_path, max_length=16)
     with pytest.raises(DataError, match="5 texts for a graph of 6 nodes"):

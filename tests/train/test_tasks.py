@@ -3,7 +3,7 @@ import torch
 from torch import nn
 from torch_geometric.data import Batch, Data
 
-from gnnkit.errors import DataError
+from gnnkit.errors import DataError, ModelError
 from gnnkit.models.backbones import build_model
 from gnnkit.train.tasks import (
     GraphTask,
@@ -158,3 +158,14 @@ def test_packed_graphs_batches_equal_pyg_batches(batch_size):
         assert batch.num_graphs == ref.num_graphs
         for key in ("x", "edge_index", "batch", "edge_attr", "y", "ptr"):
             assert torch.equal(getattr(batch, key), getattr(ref, key)), key
+
+
+def test_graph_task_model_too_narrow_for_classes():
+    data = graphs()
+    data[0].y = torch.tensor([2])
+    task = GraphTask(data, data[:2])
+    model = build_model("mlp", 2, 2)
+    with pytest.raises(ModelError, match="gives 2 outputs but the "
+                       r"classification targets need 3 \(classes\); "
+                       "build it with out_channels=3"):
+        task.validate(model)

@@ -71,9 +71,10 @@ for ids, mask in zip(batch["input_ids"], batch["attention_mask"]):
     print([t for t, m in zip(tokens, mask) if m], mask.tolist())
 
 # %% [markdown]
-# Rare words split into pieces marked `##` (a word the vocabulary lacks
-# is built from parts), punctuation gets its own token, and the shorter
-# sentences carry zeros at the end of their mask.
+# Every word here is in the vocabulary (a word that is not would be
+# built from pieces marked `##`); punctuation and the hyphen of
+# "slow-cooked" get tokens of their own, and the two shorter sentences
+# carry zeros at the end of their mask.
 
 # %% [markdown]
 # ### Exercise 1
@@ -166,9 +167,10 @@ print("\ntext of node", small.node_ids[0][0], ":", small.texts[0][0])
 encoded = encode_dataset(small, encoder, cache=True, progress_bar=False)
 x = F.normalize(encoded[0].x, dim=1)
 closest = (x @ x[0]).argsort(descending=True)[1:4]
-print("paper 0:", small.texts[0][0], f"({small.classes[int(small.y[0])]})")
+topic = small.meta["label_names"]
+print("paper 0:", small.texts[0][0], f"({topic[small.y[0]]})")
 for i in closest.tolist():
-    print(f"  {small.texts[0][i]} ({small.classes[int(small.y[i])]})")
+    print(f"  {small.texts[0][i]} ({topic[small.y[i]]})")
 
 # %% [markdown]
 # Before any training, titles close in embedding space tend to share a

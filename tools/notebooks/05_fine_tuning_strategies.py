@@ -295,9 +295,8 @@ for k in [2, 20]:
 # (*scratch*). All three are scored on the same Cora test nodes.
 
 # %%
-citeseer = node_subgraph(load_dataset("CiteSeer_TAG"), [0, 500], hops=2)
-citeseer.texts = [[t.split(":")[0].strip(" .")[:200]
-                   for t in citeseer.texts[0]]]
+citeseer = node_subgraph(load_dataset("CiteSeer_TAG"), [29, 47, 49], 2)
+citeseer.texts = [[t.split(" . ")[0][:200] for t in citeseer.texts[0]]]
 y_src, y_tgt = citeseer.y, small.y
 moved = transfer(
     citeseer, small, strategy="lora", settings=joint,
