@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import time
 
+import torch
+
 from gnnkit.data.shipped import load_dataset
 from gnnkit.evaluate.cv import CV_TRAIN, cross_validate
 from gnnkit.train.config import TrainConfig
@@ -63,7 +65,10 @@ def main():
     parser.add_argument("--datasets", nargs="+", default=list(BEST))
     parser.add_argument("--folds", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (small graphs: 1 is fastest)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
 
     print(f"{'dataset':12s} {'model':5s} {'accuracy':>16s} {'bar':>5s} "
           f"{'ok':>3s} {'ROC-AUC':>8s} {'time':>7s}  best epochs")

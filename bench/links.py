@@ -31,8 +31,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from gnnkit.data.knowledge import read_kg  # noqa: E402
 from gnnkit.data.shipped import load_dataset  # noqa: E402
 from gnnkit.evaluate.ranking import (  # noqa: E402
-    evaluate_kg_task,
-    evaluate_link_task,
     recommend,
 )
 from gnnkit.models.link import (  # noqa: E402
@@ -69,7 +67,7 @@ def cora(args, encoder):
             progress_bar=False,
         )
         result = fit(model, task, config)
-        out = evaluate_link_task(model, task)
+        out = task.evaluate(model)
         aucs.append(out["roc_auc"])
         print(
             f"Cora_TAG seed {seed}: test ROC-AUC {out['roc_auc']:.4f}, "
@@ -132,7 +130,7 @@ def umls(args, encoder):
             progress_bar=False,
         )
         result = fit(model, task, config)
-        out = evaluate_kg_task(model, task)
+        out = task.evaluate(model)
         hits.append(out["hits@10"])
         print(
             f"UMLS_KG seed {seed}: filtered (heads+tails) test MRR "
@@ -147,29 +145,35 @@ def umls(args, encoder):
 
 
 def wn18rr(args, encoder):
-    """A small setting: 3 epochs, 500 test triples, no R-GCN layer."""
+    """A small setting: one epoch without R-GCN layer, 500 test triples.
+
+    40,943 entities make every 1-vs-all step score 2 x 1024 queries against
+    all of them, so this is a smoke run of the same pipeline at scale, not
+    a tuned result (published filtered MRR: ConvE 0.43, KG-BERT Hits@10
+    0.52).
+    """
     kg = read_kg("WN18RR_KG")
     x, relation_x = kg_text_features(
-        kg, encoder, cache=True, batch_size=128, progress_bar=True
+        kg, encoder, cache=True, batch_size=128, progress_bar=False
     )
-    task = KGTask(kg, x, batch_size=4096, val_limit=500)
+    task = KGTask(kg, x, batch_size=1024, val_limit=200)
     model = RelationalLinkModel(
         x.size(1),
         kg[0].num_nodes,
         kg.meta["num_relations"],
         relation_x=relation_x,
-        hidden_channels=200,
+        hidden_channels=100,
         num_layers=0,
     )
-    result = fit(
-        model,
-        task,
-        TrainConfig(epochs=3, lr=3e-3, weight_decay=0.0, progress_bar=False),
+    config = TrainConfig(
+        epochs=1, lr=1e-2, weight_decay=0.0, progress_bar=False
     )
-    out = evaluate_kg_task(model, task, limit=500)
+    result = fit(model, task, config)
+    out = task.evaluate(model, limit=500)
     print(
-        f"WN18RR_KG (small: {result.train_seconds:.0f} s training, first "
-        f"500 test triples): filtered MRR {out['mrr']:.4f}, Hits@10 "
+        f"WN18RR_KG small setting ({result.train_seconds:.0f} s, 1 epoch, "
+        f"first 500 test triples, heads+tails filtered): MRR "
+        f"{out['mrr']:.4f}, Hits@1 {out['hits@1']:.4f}, Hits@10 "
         f"{out['hits@10']:.4f}",
         flush=True,
     )
@@ -191,7 +195,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--cora-epochs", type=int, default=300)
-    parser.add_argument("--umls-epochs", type=int, default=60)
+    parser.add_argument("--umls-epochs", type=int, default=40)
     parser.add_argument("--bases", type=int, default=None)
     parser.add_argument("--only", choices=("cora", "umls"), default=None)
     parser.add_argument(

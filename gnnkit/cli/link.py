@@ -16,8 +16,6 @@ from gnnkit.data.knowledge import read_kg
 from gnnkit.data.shipped import data_dir
 from gnnkit.errors import DataError
 from gnnkit.evaluate.ranking import (
-    evaluate_kg_task,
-    evaluate_link_task,
     recommend,
     top_triples,
 )
@@ -199,8 +197,8 @@ def _graph_job(args: argparse.Namespace) -> dict[str, Any]:
         fitted,
         GRAPH_PROTOCOL,
         node,
-        evaluate_link_task(model, task),
-        evaluate_link_task(model, task, "val"),
+        task.evaluate(model),
+        task.evaluate(model, "val"),
         links,
     )
 
@@ -255,8 +253,8 @@ def _kg_job(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         fitted,
         KG_PROTOCOL,
         kg.node_ids[0][entity],
-        evaluate_kg_task(model, task),
-        evaluate_kg_task(model, task, "valid"),
+        task.evaluate(model),
+        task.evaluate(model, "valid"),
         links,
     )
 

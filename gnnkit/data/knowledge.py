@@ -15,7 +15,7 @@ import gzip
 import os
 import warnings
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import torch
 from torch_geometric.data import Data
@@ -313,3 +313,29 @@ def filtered_ranks(
     better = ((scores > true_score) & ~drop).sum(dim=1)
     tied = ((scores == true_score) & ~drop).sum(dim=1)
     return 1.0 + better.float() + tied.float() / 2.0
+
+
+def ranking_metrics(
+    ranks: torch.Tensor, ks: Sequence[int] = (1, 3, 10)
+) -> dict[str, float]:
+    """MRR, mean rank and Hits@k of a set of ranks.
+
+    Args:
+        ranks (Tensor): 1-based ranks (float ranks from ties allowed).
+        ks (sequence of int, optional): the cut-offs ``k`` of Hits@k
+            (default: ``(1, 3, 10)``).
+
+    Returns:
+        dict: ``{"mrr", "mean_rank", "hits@1", ..., "count"}``.
+    """
+    ranks = ranks.detach().float().view(-1)
+    if ranks.numel() == 0:
+        raise ValueError("ranking_metrics needs at least one rank (got 0).")
+    out = {
+        "mrr": float((1.0 / ranks).mean()),
+        "mean_rank": float(ranks.mean()),
+    }
+    for k in ks:
+        out[f"hits@{k}"] = float((ranks <= k).float().mean())
+    out["count"] = int(ranks.numel())
+    return out

@@ -49,6 +49,7 @@ class Mode:
             ``"x"`` (the dataset's own node features).
         backbone (str): GNN (or ``"mlp"``) name.
         strategy (str, optional): LM strategy of a joint mode.
+        parts (tuple of Mode): members of an ``"ensemble"``.
     """
 
     name: str
@@ -56,10 +57,13 @@ class Mode:
     features: str | None = None
     backbone: str = "gcn"
     strategy: str | None = None
+    parts: tuple["Mode", ...] = ()
 
     @property
     def needs_text(self) -> bool:
         """Whether the mode reads node texts."""
+        if self.parts:
+            return any(part.needs_text for part in self.parts)
         return self.features != "x"
 
 
@@ -87,9 +91,15 @@ class ModeRun:
 def parse_mode(name: str) -> Mode:
     """Read a mode name such as ``"cascade_gcn"`` or ``"joint_top-2"``.
 
+    Modes joined by ``+`` (e.g. ``"cascade_gcn+tfidf_gcn"``) form an
+    ensemble that averages the members' class probabilities.
+
     Raises:
         ValueError: for a name outside the grammar, listing it.
     """
+    if "+" in name:
+        parts = tuple(parse_mode(part) for part in name.split("+"))
+        return Mode(name, "ensemble", parts=parts)
     if name == "lm":
         return Mode(name, "lm")
     match = re.fullmatch(r"joint_(frozen|full|lora|prefix|top-?\d+)"
@@ -109,7 +119,7 @@ def parse_mode(name: str) -> Mode:
         "features), 'mlp_lm', 'mlp_tfidf' and "
         "'joint_<strategy>[_<gnn>]' with <gnn> one of "
         f"{list(BACKBONES)} and <strategy> one of frozen, top-<k>, full, "
-        "lora, prefix."
+        "lora, prefix; join modes with '+' for an ensemble."
     )
 
 
@@ -312,5 +322,22 @@ def run_mode(
         the trainable parameter count and the model.
     """
     runner = {"features": _run_features, "joint": _run_joint,
-              "lm": _run_lm}[mode.kind]
+              "lm": _run_lm, "ensemble": _run_ensemble}[mode.kind]
     return runner(mode, dataset, features, split, seed, settings)
+
+
+def _run_ensemble(mode: Mode, dataset: GraphDataset,
+                  features: FeatureStore, part: Split, seed: int,
+                  settings: CompareSettings) -> ModeRun:
+    """Train the members alone, then average their probabilities."""
+    runs = [run_mode(member, dataset, features, part, seed, settings)
+            for member in mode.parts]
+    probs = torch.stack([r.test_logits.softmax(-1) for r in runs]).mean(0)
+    scores = [r.fit.best_score for r in runs]
+    fitted = FitResult(
+        best_epoch=runs[0].fit.best_epoch, monitor=runs[0].fit.monitor,
+        best_score=None if None in scores else sum(scores) / len(scores),
+        train_seconds=sum(r.fit.train_seconds for r in runs))
+    size = sum(r.trainable_parameters for r in runs)
+    models = nn.ModuleList(r.model for r in runs)
+    return ModeRun(fitted, probs.log(), size, models)

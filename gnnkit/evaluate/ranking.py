@@ -3,12 +3,13 @@
 Ranks follow the filtered protocol of Bordes et al. (2013): the true answer
 of a query is ranked among all candidates after removing the *other* known
 true answers (from train, validation and test), so a model is not penalised
-for ranking another correct answer first.
+for ranking another correct answer first. The rank primitives live in
+:mod:`gnnkit.data.knowledge`, so the training tasks validate with the same
+code, and are re-exported here.
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import Any, Sequence
 
 import torch
@@ -16,15 +17,18 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from torch import Tensor, nn
 
 from gnnkit.data.dataset import GraphDataset
-from gnnkit.data.knowledge import answer_sets, filter_mask, filtered_ranks
+from gnnkit.data.knowledge import (
+    answer_sets,
+    filter_mask,
+    filtered_ranks,
+    ranking_metrics,
+)
 from gnnkit.errors import DataError
 from gnnkit.models.link import LinkModel
-from gnnkit.train.link_tasks import KGTask, LinkTask
+from gnnkit.train.link_tasks import KGTask
 
 __all__ = [
     "answer_sets",
-    "evaluate_kg_task",
-    "evaluate_link_task",
     "filter_mask",
     "filtered_ranks",
     "hits_at_k",
@@ -68,32 +72,6 @@ def link_auc(
     }
 
 
-def ranking_metrics(
-    ranks: torch.Tensor, ks: Sequence[int] = (1, 3, 10)
-) -> dict[str, float]:
-    """MRR, mean rank and Hits@k of a set of ranks.
-
-    Args:
-        ranks (Tensor): 1-based ranks (float ranks from ties allowed).
-        ks (sequence of int, optional): the cut-offs ``k`` of Hits@k
-            (default: ``(1, 3, 10)``).
-
-    Returns:
-        dict: ``{"mrr", "mean_rank", "hits@1", ..., "count"}``.
-    """
-    ranks = ranks.detach().float().view(-1)
-    if ranks.numel() == 0:
-        raise ValueError("ranking_metrics needs at least one rank (got 0).")
-    out = {
-        "mrr": float((1.0 / ranks).mean()),
-        "mean_rank": float(ranks.mean()),
-    }
-    for k in ks:
-        out[f"hits@{k}"] = float((ranks <= k).float().mean())
-    out["count"] = int(ranks.numel())
-    return out
-
-
 def hits_at_k(ranks: torch.Tensor, k: int) -> float:
     """Fraction of ranks that are at most ``k``."""
     return float((ranks.float() <= k).float().mean())
@@ -102,78 +80,6 @@ def hits_at_k(ranks: torch.Tensor, k: int) -> float:
 def mean_reciprocal_rank(ranks: torch.Tensor) -> float:
     """Mean of ``1 / rank``."""
     return float((1.0 / ranks.float()).mean())
-
-
-def evaluate_link_task(
-    model: nn.Module,
-    task: LinkTask,
-    part: str = "test",
-    ks: Sequence[int] = (1, 10, 50),
-) -> dict[str, Any]:
-    """ROC-AUC on held-out links plus their filtered ranking metrics.
-
-    Args:
-        model (LinkModel): a trained link model.
-        task (LinkTask): the task it was trained on.
-        part (str, optional): ``"test"`` or ``"val"`` (default: ``"test"``).
-        ks (sequence of int, optional): Hits@k cut-offs
-            (default: ``(1, 10, 50)``).
-
-    Returns:
-        dict: ``roc_auc``, ``average_precision``, ``num_pos``, ``num_neg``
-        and :func:`ranking_metrics` of each held-out link ranked among all
-        nodes (see :meth:`LinkTask.ranks`).
-    """
-    data = task.part(part)
-    with _eval_mode(model):
-        pos, neg = task.scores(model, data)
-        out = link_auc(pos, neg)
-        out.update(ranking_metrics(task.ranks(model, data), ks))
-    return out
-
-
-def evaluate_kg_task(
-    model: nn.Module,
-    task: KGTask,
-    part: str = "test",
-    limit: int | None = None,
-) -> dict[str, Any]:
-    """Filtered ranking metrics of knowledge-graph triples.
-
-    Heads and tails are ranked together (the usual protocol), and per
-    direction under ``"tail"`` and ``"head"``.
-
-    Args:
-        model (RelationalLinkModel): a trained model.
-        task (KGTask): the task it was trained on.
-        part (str, optional): ``"test"`` or ``"valid"`` (default:
-            ``"test"``).
-        limit (int, optional): score only the first ``limit`` triples.
-
-    Returns:
-        dict: :func:`ranking_metrics` with ``"loss"``, ``"tail"`` and
-        ``"head"``.
-    """
-    triples = task.triples(part)[:limit]
-    with _eval_mode(model):
-        ranks, loss = task.ranks(model, triples)
-    tail, head = ranks.view(2, -1)
-    out = {**ranking_metrics(ranks, (1, 3, 10)), "loss": loss}
-    out["tail"] = ranking_metrics(tail, (1, 3, 10))
-    out["head"] = ranking_metrics(head, (1, 3, 10))
-    return out
-
-
-@contextmanager
-def _eval_mode(model: nn.Module):
-    """Eval mode without autograd; the previous mode is restored."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            yield
-    finally:
-        model.train(was_training)
 
 
 def recommend(

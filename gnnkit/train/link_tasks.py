@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from contextlib import contextmanager
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -20,7 +21,12 @@ from torch_geometric.transforms import RandomLinkSplit
 from torch_geometric.utils import is_undirected, negative_sampling
 
 from gnnkit.data.dataset import GraphDataset
-from gnnkit.data.knowledge import answer_sets, filter_mask, filtered_ranks
+from gnnkit.data.knowledge import (
+    answer_sets,
+    filter_mask,
+    filtered_ranks,
+    ranking_metrics,
+)
 from gnnkit.errors import DataError
 from gnnkit.train.tasks import Task
 
@@ -142,6 +148,33 @@ class LinkTask(Task):
         pos, neg = self.scores(model, self.val_data)
         return _pair_metrics(pos, neg)
 
+    def evaluate(
+        self,
+        model: nn.Module,
+        part: str = "test",
+        ks: Sequence[int] = (1, 10, 50),
+    ) -> dict[str, Any]:
+        """ROC-AUC of the held-out links and their filtered ranks.
+
+        Args:
+            model (LinkModel): the trained model.
+            part (str, optional): ``"test"`` or ``"val"`` (default:
+                ``"test"``).
+            ks (sequence of int, optional): Hits@k cut-offs (default:
+                ``(1, 10, 50)``).
+
+        Returns:
+            dict: ``roc_auc``, ``average_precision``, ``loss``, the
+            ranking metrics (``mrr``, ``hits@k``, ...) of :meth:`ranks`,
+            ``num_pos`` and ``num_neg``.
+        """
+        data = self.part(part)
+        with _eval_mode(model):
+            pos, neg = self.scores(model, data)
+            out = _pair_metrics(pos, neg)
+            out.update(ranking_metrics(self.ranks(model, data), ks))
+        return {**out, "num_pos": pos.numel(), "num_neg": neg.numel()}
+
     def part(self, name: str) -> Data:
         """``"train"``, ``"val"`` or ``"test"`` data of the edge split."""
         parts = {
@@ -196,6 +229,18 @@ def _seeded(seed: int):
             yield
     finally:
         random.setstate(state)
+
+
+@contextmanager
+def _eval_mode(model: nn.Module):
+    """Eval mode without autograd; the previous mode is restored."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            yield
+    finally:
+        model.train(was_training)
 
 
 def _negatives(data: Data, num: int, seed: int) -> Tensor:
@@ -310,6 +355,23 @@ class KGTask(Task):
             "hits@10": float((ranks <= 10).float().mean()),
             "loss": loss,
         }
+
+    def evaluate(
+        self, model: nn.Module, part: str = "test", limit: int | None = None
+    ) -> dict[str, Any]:
+        """Filtered ranking metrics of ``"test"`` or ``"valid"`` triples.
+
+        Heads and tails are ranked together (the usual protocol), and per
+        direction under ``"tail"`` and ``"head"``; ``limit`` scores only
+        the first triples.
+        """
+        with _eval_mode(model):
+            ranks, loss = self.ranks(model, self.triples(part)[:limit])
+        tail, head = ranks.view(2, -1)
+        out = {**ranking_metrics(ranks, (1, 3, 10)), "loss": loss}
+        out["tail"] = ranking_metrics(tail, (1, 3, 10))
+        out["head"] = ranking_metrics(head, (1, 3, 10))
+        return out
 
     def triples(self, part: str) -> Tensor:
         """The ``"train"``, ``"valid"`` or ``"test"`` triples ``[M, 3]``."""

@@ -20,7 +20,13 @@ from gnnkit.evaluate.compare import (
     compare_label_rates,
     make_splits,
 )
-from gnnkit.evaluate.modes import CompareSettings, Mode, parse_mode
+from gnnkit.evaluate.modes import (
+    CompareSettings,
+    FeatureStore,
+    Mode,
+    parse_mode,
+    run_mode,
+)
 from gnnkit.models.fusion_io import load_lm_gnn
 from gnnkit.testing.tiny_lm import tiny_bert
 from gnnkit.train.joint import JointSettings
@@ -58,6 +64,9 @@ def tiny_settings(bert_path):
     ("joint_top-2_sage", Mode("joint_top-2_sage", "joint", "lm", "sage",
                               "top-2")),
     ("lm", Mode("lm", "lm")),
+    ("mlp_lm+gnn_gcn", Mode("mlp_lm+gnn_gcn", "ensemble", parts=(
+        Mode("mlp_lm", "features", "lm", "mlp"),
+        Mode("gnn_gcn", "features", "x", "gcn")))),
 ])
 def test_parse_mode_grammar(name, expected):
     assert parse_mode(name) == expected
@@ -89,18 +98,20 @@ def test_make_splits_disjoint_and_repeatable():
 
 def test_compare_every_mode_on_tiny_graph(bert_path, c14):
     modes = ["tfidf_gcn", "mlp_lm", "cascade_gcn", "hybrid_sage",
-             "joint_lora", "joint_frozen", "joint_prefix", "lm"]
+             "joint_lora", "joint_frozen", "joint_prefix", "lm",
+             "cascade_gcn+tfidf_gcn"]
     seen = []
     result = compare(c14, modes, seeds=2, split=SPLIT,
                      settings=tiny_settings(bert_path), on_run=seen.append)
     assert [r["mode"] for r in result.rows] == modes
-    assert len(result.runs) == len(seen) == 16
+    assert len(result.runs) == len(seen) == 18
     params = {r["mode"]: r["trainable_parameters"] for r in result.rows}
     gnn = (32 * 8 + 8) + (8 * 8 + 8) + (8 * 2 + 2)  # GCN(32) + head
     assert params["cascade_gcn"] == params["joint_frozen"] == gnn
     assert params["mlp_lm"] == gnn
     assert params["joint_lora"] == gnn + 2048
     assert params["joint_prefix"] == gnn + 1024
+    assert params["cascade_gcn+tfidf_gcn"] == gnn + params["tfidf_gcn"]
     for run in result.runs:
         assert run["accuracy"] in (0.0, 0.5, 1.0)
         assert run["train_seconds"] > 0 and run["best_epoch"] >= 1
@@ -110,6 +121,21 @@ def test_compare_every_mode_on_tiny_graph(bert_path, c14):
                         "trainable_parameters", "runs"}
     json.dumps(result.to_dict())
     assert "cascade_gcn" in result.format_table()
+
+
+def test_ensemble_averages_member_probabilities(bert_path, c14):
+    settings = tiny_settings(bert_path)
+    features = FeatureStore(c14, settings)
+    part = make_splits(c14.y, [0], SPLIT)[0]
+    both = run_mode(parse_mode("mlp_lm+tfidf_gcn"), c14, features, part, 0,
+                    settings)
+    members = [run_mode(parse_mode(m), c14, features, part, 0, settings)
+               for m in ("mlp_lm", "tfidf_gcn")]
+    mean = sum(m.test_logits.softmax(-1) for m in members) / 2
+    assert both.test_logits.shape == (2, 2)
+    assert torch.allclose(both.test_logits.exp(), mean, atol=1e-6)
+    assert both.trainable_parameters == sum(m.trainable_parameters
+                                            for m in members)
 
 
 def test_compare_label_rates_adds_split_column(bert_path, c14):

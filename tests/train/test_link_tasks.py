@@ -7,7 +7,6 @@ from torch_geometric.utils import stochastic_blockmodel_graph
 
 from gnnkit.data.knowledge import read_kg
 from gnnkit.errors import DataError
-from gnnkit.evaluate.ranking import evaluate_kg_task, evaluate_link_task
 from gnnkit.models.link import (
     RelationalLinkModel,
     build_link_model,
@@ -69,7 +68,7 @@ def test_link_task_short_run_beats_chance():
         model, task, TrainConfig(epochs=40, lr=0.01, progress_bar=False)
     )
     assert result.monitor == "val_roc_auc"
-    out = evaluate_link_task(model, task)
+    out = task.evaluate(model)
     assert out["roc_auc"] > 0.75  # chance: 0.5
     assert set(out) >= {"average_precision", "mrr", "hits@10", "count"}
     assert out["count"] == 2 * task.test_data.pos_edge_label_index.size(1)
@@ -95,7 +94,7 @@ def test_kg_task_filtered_ranks_by_hand():
     table[0] = torch.tensor([0.9, 0.8, 0.7, 0.6])  # (0, r, ?): 1, 2 known
     table[3 + 4] = torch.tensor([0.1, 0.5, 0.9, 0.2])  # (3, r^-1, ?): 2
     task = KGTask(data, torch.zeros(4, 1))
-    out = evaluate_kg_task(TableModel(table), task)
+    out = task.evaluate(TableModel(table))
     assert out["tail"]["mean_rank"] == 2.0  # only 0 is left above 3
     assert out["head"]["mean_rank"] == 3.0  # 1 and 3 are above 0
     assert out["mrr"] == pytest.approx((1 / 2 + 1 / 3) / 2)
@@ -120,7 +119,7 @@ def test_kg_task_umls_short_run_well_above_chance():
         task,
         TrainConfig(epochs=4, lr=0.01, weight_decay=0.0, progress_bar=False),
     )
-    out = evaluate_kg_task(model, task)
+    out = task.evaluate(model)
     assert out["count"] == 2 * 661
     # chance is about 10 / 135 = 0.07
     assert out["hits@10"] > 0.6
