@@ -13,7 +13,7 @@ from typing import Sequence
 from gnnkit.errors import GnnkitError
 
 # Sub-command modules; each offers ``add_parser(subparsers)`` and ``run``.
-COMMANDS = ("run", "compare", "explain", "predict", "summary")
+COMMANDS = ("run", "compare", "link", "explain", "predict", "summary")
 
 
 def build_parser() -> argparse.ArgumentParser:

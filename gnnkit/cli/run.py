@@ -10,6 +10,7 @@ from typing import Any
 
 from gnnkit._io import atomic_write_json
 from gnnkit.cli.checks import check_cv_fits, check_output_dir
+from gnnkit.cli.link import add_link_options
 from gnnkit.data.dataset import GraphDataset
 from gnnkit.data.shipped import load_dataset
 from gnnkit.data.summary import summarize, summary_table
@@ -56,6 +57,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="output folder (default: runs/<dataset>-<model>)")
     parser.add_argument("--no-progress", action="store_true",
                         help="hide progress bars")
+    add_link_options(parser)
     return parser
 
 
