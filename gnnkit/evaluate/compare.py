@@ -168,9 +168,11 @@ def compare(
     result = ComparisonResult(dataset.name, label, seeds,
                               settings=settings.to_dict())
     features = FeatureStore(dataset, settings)
-    for mode in parsed:
-        for seed, part in zip(seeds, splits):
-            record = _run(mode, dataset, features, part, seed, settings)
+    for seed, part in zip(seeds, splits):
+        memo: dict[str, Any] = {}  # ensembles reuse their members' runs
+        for mode in parsed:
+            record = _run(mode, dataset, features, part, seed, settings,
+                          memo)
             result.runs.append(record)
             if on_run is not None:
                 on_run(record)
@@ -179,9 +181,9 @@ def compare(
 
 
 def _run(mode: Mode, dataset: GraphDataset, features: Any, part: Split,
-         seed: int, settings: Any) -> dict[str, Any]:
+         seed: int, settings: Any, memo: dict[str, Any]) -> dict[str, Any]:
     train, val, test = part
-    out = run_mode(mode, dataset, features, part, seed, settings)
+    out = run_mode(mode, dataset, features, part, seed, settings, memo)
     y = dataset.y.view(-1).long()
     scores = classification_metrics(
         y[test], out.test_logits, num_classes=dataset.num_classes)

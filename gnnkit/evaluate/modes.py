@@ -306,6 +306,7 @@ def run_mode(
     split: Split,
     seed: int,
     settings: CompareSettings,
+    memo: dict[str, ModeRun] | None = None,
 ) -> ModeRun:
     """Train one mode on ``split`` and score its test nodes once.
 
@@ -316,21 +317,34 @@ def run_mode(
         split (tuple of Tensor): ``(train, val, test)`` node indices.
         seed (int): seed of initialisation and training.
         settings (CompareSettings): the settings.
+        memo (dict, optional): runs of this split and seed by mode name;
+            a mode found there is not trained again (runs are
+            deterministic given the seed), and new runs are added.
 
     Returns:
         ModeRun: the fit (epoch chosen on validation), the test logits,
         the trainable parameter count and the model.
     """
-    runner = {"features": _run_features, "joint": _run_joint,
-              "lm": _run_lm, "ensemble": _run_ensemble}[mode.kind]
-    return runner(mode, dataset, features, split, seed, settings)
+    if memo is not None and mode.name in memo:
+        return memo[mode.name]
+    if mode.kind == "ensemble":
+        done = _run_ensemble(mode, dataset, features, split, seed, settings,
+                             memo)
+    else:
+        runner = {"features": _run_features, "joint": _run_joint,
+                  "lm": _run_lm}[mode.kind]
+        done = runner(mode, dataset, features, split, seed, settings)
+    if memo is not None:
+        memo[mode.name] = done
+    return done
 
 
 def _run_ensemble(mode: Mode, dataset: GraphDataset,
                   features: FeatureStore, part: Split, seed: int,
-                  settings: CompareSettings) -> ModeRun:
+                  settings: CompareSettings,
+                  memo: dict[str, ModeRun] | None) -> ModeRun:
     """Train the members alone, then average their probabilities."""
-    runs = [run_mode(member, dataset, features, part, seed, settings)
+    runs = [run_mode(member, dataset, features, part, seed, settings, memo)
             for member in mode.parts]
     probs = torch.stack([r.test_logits.softmax(-1) for r in runs]).mean(0)
     scores = [r.fit.best_score for r in runs]

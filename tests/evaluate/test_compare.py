@@ -136,6 +136,12 @@ def test_ensemble_averages_member_probabilities(bert_path, c14):
     assert torch.allclose(both.test_logits.exp(), mean, atol=1e-6)
     assert both.trainable_parameters == sum(m.trainable_parameters
                                             for m in members)
+    memo = {"mlp_lm": members[0]}
+    again = run_mode(parse_mode("mlp_lm+tfidf_gcn"), c14, features, part, 0,
+                     settings, memo)
+    assert memo["mlp_lm"] is members[0] and set(memo) == {
+        "mlp_lm", "tfidf_gcn", "mlp_lm+tfidf_gcn"}
+    assert torch.allclose(again.test_logits, both.test_logits, atol=1e-6)
 
 
 def test_compare_label_rates_adds_split_column(bert_path, c14):
