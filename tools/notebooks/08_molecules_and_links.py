@@ -28,13 +28,14 @@ from gnnkit.data.molecules import ATOM_FEATURE_NAMES, smiles_to_graph
 from gnnkit.data.shipped import load_dataset
 from gnnkit.evaluate.baselines import fingerprint_baseline
 from gnnkit.evaluate.metrics import classification_metrics
+from gnnkit.evaluate.ranking import recommend
 from gnnkit.evaluate.scaffold import murcko_scaffold, scaffold_split
 from gnnkit.models.backbones import build_model
 from gnnkit.models.link import build_link_model
 from gnnkit.text.encoder import TextEncoder, encode_dataset
 from gnnkit.train.config import TrainConfig
 from gnnkit.train.fit import fit
-from gnnkit.train.link_tasks import LinkTask, recommend
+from gnnkit.train.link_tasks import LinkTask
 from gnnkit.train.predict import predict
 from gnnkit.train.tasks import GraphTask
 from gnnkit.viz.figures import graph_figure
