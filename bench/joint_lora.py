@@ -5,12 +5,12 @@ Small settings, documented here and printed:
 - texts truncated to 64 tokens (MAX_LENGTH);
 - LoRA r=8 on query/value; LM lr 5e-4 with half an epoch of warm-up,
   GCN lr 1e-2 (separate parameter groups);
-- each step: 32 training nodes and up to 3 sampled neighbours each
-  (one hop; the 2-layer GCN runs on the induced subgraph). With
-  ``--neighbor-features cached`` (the default here) the LM encodes only
-  the 32 training nodes with gradients and the neighbours use the
-  embeddings of the last full encoding; ``fresh`` encodes all ~105
-  sampled texts per step (about 3x the LM work);
+- each step: 32 training nodes with up to 10 sampled neighbours, and
+  5 of theirs (two hops; the 2-layer GCN runs on the induced subgraph).
+  With ``--neighbor-features cached`` (the default) the LM encodes only
+  the 32 training nodes, with gradients, and the neighbours take the
+  embeddings of the last full encoding; ``fresh --neighbors 3`` encodes
+  all ~105 sampled texts of one hop per step (about 3x the LM work);
 - 4 epochs over the 60 % training nodes; validation encodes all texts
   once per epoch without gradients; one 60/20/20 split (seed 0).
 
@@ -46,7 +46,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--max-length", type=int, default=64)
-    parser.add_argument("--neighbors", type=int, nargs="+", default=[3])
+    parser.add_argument("--neighbors", type=int, nargs="+",
+                        default=[10, 5])
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--steps-per-epoch", type=int, default=None)
     parser.add_argument("--neighbor-features", default="cached",
@@ -74,7 +75,7 @@ def main():
     texts = [t or "" for t in dataset.texts[0]]
     fitted, _ = train_joint(model, dataset.graphs[0], texts, split[0],
                             split[1], settings, seed=args.seed,
-                            progress_bar=True)
+                            node_ids=dataset.node_ids[0], progress_bar=True)
     test = accuracy(model, dataset, split[2])
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     for record in fitted.history:

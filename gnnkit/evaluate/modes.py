@@ -141,6 +141,9 @@ class CompareSettings:
         pooling (str): pooling of cascade embeddings. (default: ``"mean"``)
         max_length (int): tokens per text for cascade embeddings.
             (default: ``256``)
+        normalize (bool): scale each LM embedding to unit length, the
+            last step of the sentence-transformers pipeline of
+            all-MiniLM-L6-v2. (default: ``True``)
         cache (optional): embedding cache (folder, ``EmbeddingCache``,
             ``True`` for ``.gnnkit_cache/`` or ``None``).
             (default: ``True``)
@@ -166,6 +169,7 @@ class CompareSettings:
     lm: str | None = None
     pooling: str = "mean"
     max_length: int = 256
+    normalize: bool = True
     cache: Any = True
     joint: JointSettings = field(default_factory=JointSettings)
     lm_max_length: int = 128
@@ -221,7 +225,8 @@ class FeatureStore:
                               max_length=s.max_length)
         encoded = encode_dataset(self.dataset, encoder, cache=s.cache,
                                  progress_bar=s.progress_bar)
-        return encoded.graphs[0].x
+        x = encoded.graphs[0].x  # [num_nodes, d]
+        return F.normalize(x, dim=1) if s.normalize else x
 
     def _tfidf(self) -> torch.Tensor:
         from sklearn.feature_extraction.text import TfidfVectorizer

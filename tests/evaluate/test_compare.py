@@ -132,6 +132,8 @@ def test_ensemble_averages_member_probabilities(bert_path, c14):
     members = [run_mode(parse_mode(m), c14, features, part, 0, settings)
                for m in ("mlp_lm", "tfidf_gcn")]
     mean = sum(m.test_logits.softmax(-1) for m in members) / 2
+    norms = features.get("lm").norm(dim=1)  # unit length, as in ST
+    assert torch.allclose(norms, torch.ones(6), atol=1e-5)
     assert both.test_logits.shape == (2, 2)
     assert torch.allclose(both.test_logits.exp(), mean, atol=1e-6)
     assert both.trainable_parameters == sum(m.trainable_parameters

@@ -48,7 +48,8 @@ def text_cache(tmp_path_factory):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=NAMES)
 def test_notebook_runs_headless(path, tmp_path, text_cache):
     nb = execute_notebook(path, timeout=BUDGET_SECONDS, cwd=tmp_path,
-                          env={"GNNKIT_CACHE": str(text_cache)})
+                          env={"GNNKIT_CACHE": str(text_cache),
+                               "OMP_NUM_THREADS": "1"})
     assert nb.metadata["gnnkit"]["wall_seconds"] < BUDGET_SECONDS
     assert failed_checks(nb) == []
     outputs = [str(o) for cell in nb.cells for o in cell.get("outputs", [])]

@@ -120,7 +120,7 @@ def count_encoded(model):
 
 def test_joint_task_fresh_encodes_every_sampled_node(bert_path, c14):
     model, task = make_task(bert_path, c14, batch_size=2,
-                            num_neighbors=(2,))
+                            num_neighbors=(2,), neighbor_features="fresh")
     sizes = count_encoded(model)
     batch = task.train_batches(torch.Generator().manual_seed(0))[0]
     task.loss(model, batch)
