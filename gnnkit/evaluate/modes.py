@@ -3,8 +3,8 @@
 A mode name says how text becomes a prediction: ``cascade_<gnn>`` (frozen,
 cached LM embeddings as node features), ``tfidf_<gnn>``, ``hybrid_<gnn>``
 (LM embeddings beside TF-IDF), ``mlp_lm``/``mlp_tfidf`` (no edges),
-``joint_<strategy>[_<gnn>]`` (LM and GNN trained end to end) and ``lm``
-(the LM alone on each node's text).
+``joint_<strategy>[_<gnn>]`` (LM and GNN trained end to end), ``lm``
+(the LM alone on each node's text) and ``a+b`` (an ensemble).
 """
 
 from __future__ import annotations
@@ -240,8 +240,6 @@ class FeatureStore:
     def _hybrid(self) -> torch.Tensor:
         return torch.cat([F.normalize(self.get("lm"), dim=1),
                           F.normalize(self.get("tfidf"), dim=1)], dim=1)
-
-
 
 
 def _run_features(mode: Mode, dataset: GraphDataset, features: FeatureStore,

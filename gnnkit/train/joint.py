@@ -1,10 +1,9 @@
 """Joint LM+GNN training on sampled subgraphs, driven by the one fit loop.
 
-Each step samples a few neighbours per hop around a batch of training
-nodes (GraphSAGE-style fan-out, Hamilton et al., 2017) and runs the LM
-only on the texts of the sampled nodes, so the cost per step is bounded
-whatever the graph size. Validation encodes every text once, without
-gradients, and runs the GNN on the whole graph.
+Each step samples neighbours around a batch of training nodes
+(GraphSAGE-style fan-out, Hamilton et al., 2017) and runs the LM only on
+texts of that subgraph, so the cost per step is bounded whatever the
+graph size. Validation encodes every text once, without gradients.
 """
 
 from __future__ import annotations

@@ -310,8 +310,9 @@ print(f"epoch chosen on validation: {honest:.3f}")
 print(f"epoch chosen on test      : {peeked:.3f}  (+{peeked - honest:.3f})")
 
 # %% [markdown]
-# The peeked number is higher, on every run, without the model being any
-# better: the extra points come from choosing among noisy test scores.
+# The peeked number can never be lower, and is higher here, without the
+# model being any better: the extra points come from choosing among noisy
+# test scores.
 # This is the gap between the GIN paper's protocol and Errica et al.'s
 # fair re-evaluation (about 3-4 points on PROTEINS and IMDB-BINARY), and
 # the same leak sits in popular tutorials that early-stop on the test

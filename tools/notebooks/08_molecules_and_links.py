@@ -41,8 +41,8 @@ from gnnkit.train.tasks import GraphTask
 from gnnkit.viz.figures import graph_figure
 from gnnkit.viz.notebooks import check_answer
 
-EPOCHS = 30
 torch.manual_seed(0)
+EPOCHS = 30
 
 # %% [markdown]
 # ## 1. A molecule, two ways
@@ -226,10 +226,14 @@ for s in suggestions:
     print(f"  {s['rank']}. ({s['score']:.2f}) {s['text']}")
 
 # %% [markdown]
-# Read the titles: the suggestions share the paper's subject, often in
-# its exact vocabulary, because the model combines what the titles say
-# (the LM vectors) with who cites whom (the GCN). Whether the held-out
-# citation is among them is checked next.
+# Read the titles against the query. The model combines what the titles
+# say (the LM vectors) with who cites whom (the GCN), so suggestions tend
+# to be papers close to the query's neighbourhood and vocabulary; for a
+# short, general title the match is loose, which is exactly where the
+# citations have to do the work. The scores are probabilities that the
+# link exists. Whether the held-out citation made the top five is checked
+# next; with hits@10 in the table above, usually it does not -- ranking
+# one right paper out of 2,708 is hard.
 
 # %% [markdown]
 # ### Exercise 4
