@@ -18,9 +18,10 @@
 # titles once (cached on disk).
 
 # %%
-import ipywidgets as widgets
-import plotly.graph_objects as go
+from base64 import b64encode
+
 import torch
+from plotly.subplots import make_subplots
 from rdkit import Chem
 from rdkit.Chem.Draw import rdMolDraw2D
 
@@ -59,13 +60,15 @@ drawer = rdMolDraw2D.MolDraw2DSVG(320, 260)
 drawer.drawOptions().addAtomIndices = True
 drawer.DrawMolecule(mol)
 drawer.FinishDrawing()
+svg = b64encode(drawer.GetDrawingText().encode()).decode()
 graph = smiles_to_graph(smiles)
-symbols = [a.GetSymbol() for a in mol.GetAtoms()]
-figure = graph_figure(graph, node_ids=[f"{s}{i}" for i, s in
-                                       enumerate(symbols)], title=smiles)
-figure.update_layout(width=420, height=320)
-widgets.HBox([widgets.HTML(drawer.GetDrawingText()),
-              go.FigureWidget(figure)])
+labels = [f"{a.GetSymbol()}{a.GetIdx()}" for a in mol.GetAtoms()]
+fig = make_subplots(1, 2, subplot_titles=(smiles, "the graph gnnkit builds"))
+fig.add_traces(graph_figure(graph, node_ids=labels).data, rows=1, cols=2)
+fig.add_layout_image(source=f"data:image/svg+xml;base64,{svg}", x=0, y=1,
+                     sizex=0.45, sizey=1, xref="paper", yref="paper")
+fig.update_xaxes(visible=False).update_yaxes(visible=False)
+fig.update_layout(height=380, showlegend=False, plot_bgcolor="white")
 
 # %% [markdown]
 # The same 13 atoms and 13 bonds, numbered the same way in both pictures.
