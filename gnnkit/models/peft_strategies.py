@@ -234,6 +234,15 @@ class QuietPeft(nn.Module):
         """The configuration of the base transformer."""
         return self.peft.get_base_model().config
 
+    @property
+    def embeddings(self) -> nn.Module | None:
+        """The base transformer's embedding block, if it has one."""
+        return getattr(self.peft.get_base_model(), "embeddings", None)
+
+    def get_input_embeddings(self) -> nn.Module:
+        """The token-embedding layer (what word attributions hook)."""
+        return self.peft.get_input_embeddings()
+
     def forward(self, **kwargs: Any) -> Any:
         """Run the PEFT model on the encoder's keyword inputs."""
         with warnings.catch_warnings():

@@ -117,6 +117,23 @@ def test_explain_lm_gnn_node_frozen(encoders, tmp_path):
     assert record["texts"][0]["tokens"][0]["special"] is True
 
 
+@pytest.mark.parametrize("lm", [tiny_bert, tiny_roberta])
+@pytest.mark.parametrize("strategy", ["lora", "prefix"])
+def test_explain_lm_gnn_node_through_peft_adapters(lm, strategy, tmp_path):
+    from gnnkit.models.fusion import LMGNN
+
+    encoder = TextEncoder(lm(tmp_path / "lm"))
+    torch.manual_seed(0)
+    model = LMGNN(encoder, 3, strategy=strategy, hidden_channels=16).eval()
+    graph = Data(edge_index=EDGES, num_nodes=4, y=torch.tensor([0, 1, 2, 0]))
+    dataset = GraphDataset([graph], level="node", texts=[TEXTS],
+                           node_ids=[["p0", "p1", "p2", "p3"]])
+    result = explain_lm_gnn_node(model, dataset, "p0", n_steps=64)
+    nodes = [t.node for t in result.texts]
+    assert nodes[0] == "p0" and sorted(nodes[1:]) == ["p1", "p3"]
+    assert all(t.relative_gap <= 0.05 for t in result.texts)
+
+
 def test_explain_text_lm_classifier(tmp_path):
     from gnnkit.models.lm_classifier import LMNodeClassifier
 
