@@ -4,14 +4,12 @@ import torch
 from torch_geometric.data import Data
 
 from gnnkit.data.dataset import GraphDataset
+from gnnkit.viz.exercises import CHECK_FAILED, check_answer, node_subgraph
 from gnnkit.viz.notebooks import (
-    CHECK_FAILED,
     NotebookExecutionError,
-    check_answer,
     execute_notebook,
     failed_checks,
     main,
-    node_subgraph,
     notebook_style,
     numbered_notebooks,
     style_problems,
@@ -129,7 +127,7 @@ def test_node_subgraph_rejects_graph_level_and_bad_seeds():
 def test_execute_notebook_runs_and_records_checks(tmp_path):
     path = write(tmp_path / "01_ok.ipynb", notebook(
         ("code", "import os\nprint(os.environ['HF_HUB_OFFLINE'])"),
-        ("code", "from gnnkit.viz.notebooks import check_answer\n"
+        ("code", "from gnnkit.viz.exercises import check_answer\n"
                  "check_answer('two', 1 + 1, 2, hint='add')"),
         ("code", "check_answer('three', 2, 3, hint='add one')"),
     ))

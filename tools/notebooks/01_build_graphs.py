@@ -39,7 +39,7 @@ from gnnkit.data.summary import summarize, summary_table
 from gnnkit.data.tables import read_csv_graph
 from gnnkit.data.tu import read_tu
 from gnnkit.viz.figures import graph_figure
-from gnnkit.viz.notebooks import check_answer
+from gnnkit.viz.exercises import check_answer
 
 OUT = Path("runs") / "01_build_graphs"
 OUT.mkdir(parents=True, exist_ok=True)

@@ -39,7 +39,7 @@ from gnnkit.train.predict import predict
 from gnnkit.train.tasks import GraphTask
 from gnnkit.viz.dashboard import TrainingDashboard
 from gnnkit.viz.figures import training_curves
-from gnnkit.viz.notebooks import check_answer
+from gnnkit.viz.exercises import check_answer
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=4, sci_mode=False)

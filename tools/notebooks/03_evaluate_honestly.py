@@ -33,7 +33,7 @@ from gnnkit.train.fit import fit
 from gnnkit.train.predict import predict
 from gnnkit.train.tasks import GraphTask
 from gnnkit.viz.figures import confusion_matrix_figure, training_curves
-from gnnkit.viz.notebooks import check_answer
+from gnnkit.viz.exercises import check_answer
 
 FOLDS, EPOCHS, PATIENCE = 5, 40, 15
 SIZE = dict(hidden_channels=32, num_layers=3)  # model size for both

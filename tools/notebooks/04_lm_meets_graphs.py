@@ -46,7 +46,7 @@ from gnnkit.train.fit import fit
 from gnnkit.train.joint import JointSettings
 from gnnkit.train.predict import predict
 from gnnkit.train.tasks import NodeTask
-from gnnkit.viz.notebooks import check_answer, node_subgraph
+from gnnkit.viz.exercises import check_answer, node_subgraph
 
 HOPS, MAX_LENGTH, EPOCHS, STEPS = 3, 32, 10, 3
 encoder = TextEncoder(max_length=MAX_LENGTH)

@@ -47,7 +47,7 @@ from gnnkit.train.joint import JointSettings
 from gnnkit.train.predict import predict
 from gnnkit.train.schedule import lr_factor
 from gnnkit.train.tasks import NodeTask
-from gnnkit.viz.notebooks import check_answer, node_subgraph
+from gnnkit.viz.exercises import check_answer, node_subgraph
 
 MAX_LENGTH, EPOCHS, STEPS = 32, 3, 4
 base = TextEncoder(max_length=MAX_LENGTH).lm  # BertModel, 6 layers

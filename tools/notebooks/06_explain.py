@@ -41,7 +41,7 @@ from gnnkit.viz.explain_figures import (
     token_heatmap,
 )
 from gnnkit.viz.explorer import ExplanationExplorer
-from gnnkit.viz.notebooks import check_answer, node_subgraph
+from gnnkit.viz.exercises import check_answer, node_subgraph
 
 EPOCHS = 40
 torch.manual_seed(0)

@@ -44,7 +44,7 @@ from gnnkit.train.fit import fit
 from gnnkit.train.predict import predict
 from gnnkit.train.tasks import NodeTask
 from gnnkit.viz.figures import confusion_matrix_figure, graph_figure
-from gnnkit.viz.notebooks import check_answer
+from gnnkit.viz.exercises import check_answer
 
 OUT = Path("runs") / "07_your_own_graph"
 OUT.mkdir(parents=True, exist_ok=True)

@@ -40,7 +40,7 @@ from gnnkit.train.link_tasks import LinkTask
 from gnnkit.train.predict import predict
 from gnnkit.train.tasks import GraphTask
 from gnnkit.viz.figures import graph_figure
-from gnnkit.viz.notebooks import check_answer
+from gnnkit.viz.exercises import check_answer
 
 torch.manual_seed(0)
 EPOCHS = 30
