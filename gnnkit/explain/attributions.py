@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 import torch
@@ -16,10 +15,15 @@ from torch_geometric.data import Batch, Data
 from torch_geometric.explain import Explainer
 from torch_geometric.explain import Explanation as PygExplanation
 from torch_geometric.explain.metric import fidelity
-from torch_geometric.utils import k_hop_subgraph
 
 from gnnkit.data.dataset import GraphDataset
-from gnnkit.errors import DataError
+from gnnkit.explain.problems import (
+    Problem,
+    graph_problem,
+    node_position,
+    node_problem,
+    node_source,
+)
 from gnnkit.explain.results import FIDELITY_TOPK, Attribution
 from gnnkit.explain.wrappers import (
     DEFAULT_METHOD,
@@ -28,23 +32,8 @@ from gnnkit.explain.wrappers import (
     check_method,
     make_explainer,
     predict_target,
-    receptive_hops,
     reset_edge_masks,
 )
-
-
-@dataclass
-class _Problem:
-    """The computation graph handed to PyG, and how it maps back."""
-
-    x: Tensor
-    edge_index: Tensor
-    extras: dict[str, Any]
-    index: int
-    node_pos: Tensor  # position of each node in the user's graph
-    edge_pos: Tensor  # row of each edge in the user's edge list
-    region_nodes: Tensor  # bool: reported nodes
-    region_edges: Tensor  # bool: reported edges
 
 
 def explain_graph(
@@ -105,7 +94,7 @@ def explain_graph(
         >>> explain_graph(model, dataset, 3).top_nodes(3)
     """
     check_method(method)
-    problem, item, ids, names, task = _graph_problem(
+    problem, item, ids, names, task = graph_problem(
         source, index, node_ids, task, method)
     options = dict(n_steps=n_steps, epochs=epochs)
     return _explain(model, problem, "graph", method, task, target, item,
@@ -159,131 +148,13 @@ def explain_node(
         DataError: if ``node`` is not a node of the graph.
     """
     check_method(method)
-    data, ids, names, task = _node_source(source, node_ids, task)
-    position = _node_position(ids, node, node_ids is None
+    data, ids, names, task = node_source(source, node_ids, task)
+    position = node_position(ids, node, node_ids is None
                               and not isinstance(source, GraphDataset))
-    problem = _node_problem(model, data, position, khop)
+    problem = node_problem(model, data, position, khop)
     options = dict(n_steps=n_steps, epochs=epochs)
     return _explain(model, problem, "node", method, task, target,
                     ids[position], ids, names, fidelity_topk, seed, options)
-
-
-def _graph_problem(source, index, node_ids, task, method):
-    if isinstance(source, GraphDataset):
-        _check_index(index, len(source), "graph")
-        graph = source.graphs[index]
-        ids = list(node_ids or source.node_ids[index])
-        return (_alone(graph), source.graph_ids[index], ids,
-                source.feature_names, task or source.task)
-    if isinstance(source, Batch):
-        _check_index(index, source.num_graphs, "graph in the batch")
-        if method == "gnnexplainer":
-            source = source.get_example(index)
-        else:
-            problem = _in_batch(source, index)
-            count = int(problem.region_nodes.sum())
-            return (problem, index, list(node_ids or range(count)), None,
-                    task or "classification")
-    ids = list(node_ids or range(source.num_nodes))
-    return _alone(source), index, ids, None, task or "classification"
-
-
-def _check_index(index: int, size: int, what: str) -> None:
-    if not 0 <= int(index) < size:
-        raise DataError(
-            f"index {index} is out of range: there are {size} "
-            f"{what}s (valid: 0..{size - 1})."
-        )
-
-
-def _extras(data: Data, batch: Tensor | None, num_graphs: int | None):
-    # Keyword order matters: CaptumExplainer passes them positionally.
-    return dict(
-        batch=batch,
-        edge_attr=getattr(data, "edge_attr", None),
-        edge_weight=getattr(data, "edge_weight", None),
-        num_graphs=num_graphs,
-    )
-
-
-def _alone(graph: Data) -> _Problem:
-    n, e = graph.num_nodes, graph.edge_index.size(1)
-    batch = torch.zeros(n, dtype=torch.long)
-    return _Problem(
-        graph.x, graph.edge_index, _extras(graph, batch, 1), 0,
-        torch.arange(n), torch.arange(e),
-        torch.ones(n, dtype=torch.bool), torch.ones(e, dtype=torch.bool),
-    )
-
-
-def _in_batch(batch: Batch, position: int) -> _Problem:
-    start = int(batch.ptr[position])
-    nodes = batch.batch == position
-    edges = nodes[batch.edge_index[0]]
-    first_edge = int(edges.nonzero()[0]) if edges.any() else 0
-    return _Problem(
-        batch.x, batch.edge_index,
-        _extras(batch, batch.batch, batch.num_graphs), position,
-        torch.arange(batch.num_nodes) - start,
-        torch.arange(batch.edge_index.size(1)) - first_edge,
-        nodes, edges,
-    )
-
-
-def _node_source(source, node_ids, task):
-    if isinstance(source, GraphDataset):
-        if source.level != "node":
-            raise DataError(
-                f"dataset '{source.name}' is graph-level; use "
-                "explain_graph() for its predictions."
-            )
-        return (source.graphs[0], list(node_ids or source.node_ids[0]),
-                source.feature_names, task or source.task)
-    ids = list(node_ids or range(source.num_nodes))
-    return source, ids, None, task or "classification"
-
-
-def _node_position(ids: list[Any], node: Any, positional: bool) -> int:
-    if positional:
-        _check_index(int(node), len(ids), "node")
-        return int(node)
-    if node in ids:
-        return ids.index(node)
-    as_text = [str(i) for i in ids]
-    if str(node) in as_text:
-        return as_text.index(str(node))
-    shown = ", ".join(as_text[:5])
-    raise DataError(
-        f"node {node!r} is not in the graph; node ids are original ids "
-        f"such as {shown}{', ...' if len(ids) > 5 else ''}.",
-        field="node",
-    )
-
-
-def _node_problem(model, data: Data, position: int, khop: bool):
-    hops, hops_compute = receptive_hops(model)
-    n, edge_index = data.num_nodes, data.edge_index
-    region, _, _, _ = k_hop_subgraph(position, hops, edge_index,
-                                     num_nodes=n)
-    if khop:
-        subset, sub_edges, mapping, kept = k_hop_subgraph(
-            position, hops_compute, edge_index, relabel_nodes=True,
-            num_nodes=n)
-        edge_pos = kept.nonzero().view(-1)
-        index = int(mapping[0])
-    else:
-        subset, sub_edges = torch.arange(n), edge_index
-        edge_pos, index = torch.arange(edge_index.size(1)), position
-    in_region = torch.zeros(n, dtype=torch.bool)
-    in_region[region] = True
-    region_nodes = in_region[subset]
-    region_edges = region_nodes[sub_edges].all(dim=0)
-    extras = _extras(data, None, None)
-    for key in ("edge_attr", "edge_weight"):
-        if extras[key] is not None:
-            extras[key] = extras[key][edge_pos]
-    return _Problem(data.x[subset], sub_edges, extras, index, subset,
-                    edge_pos, region_nodes, region_edges)
 
 
 def _explain(model, problem, level, method, task, target, item, ids,
@@ -304,7 +175,7 @@ def _explain(model, problem, level, method, task, target, item, ids,
                         ids, names, targets, prediction, topk)
 
 
-def _width(model: nn.Module, problem: _Problem, level: str) -> int:
+def _width(model: nn.Module, problem: Problem, level: str) -> int:
     """Output width of ``model``, from one forward pass."""
     wrapper = ExplainableModel(model, level)
     training = model.training
@@ -317,7 +188,7 @@ def _width(model: nn.Module, problem: _Problem, level: str) -> int:
     return int(out.size(-1)) if out.dim() > 1 else 1
 
 
-def _edges_to_keep(model, explainer: Explainer, problem: _Problem) -> Tensor:
+def _edges_to_keep(model, explainer: Explainer, problem: Problem) -> Tensor:
     """User self-loops are left out when the layers add their own and the
     prediction is unchanged, so masks never land on a replaced loop."""
     edge_index = problem.edge_index
@@ -334,19 +205,19 @@ def _edges_to_keep(model, explainer: Explainer, problem: _Problem) -> Tensor:
     return ~loops if torch.allclose(full, less, atol=1e-6) else keep
 
 
-def _without_edges(problem: _Problem, keep: Tensor) -> _Problem:
+def _without_edges(problem: Problem, keep: Tensor) -> Problem:
     if bool(keep.all()):
         return problem
     extras = dict(problem.extras)
     for key in ("edge_attr", "edge_weight"):
         if extras[key] is not None:
             extras[key] = extras[key][keep]
-    return _Problem(problem.x, problem.edge_index[:, keep], extras,
+    return Problem(problem.x, problem.edge_index[:, keep], extras,
                     problem.index, problem.node_pos, problem.edge_pos[keep],
                     problem.region_nodes, problem.region_edges[keep])
 
 
-def _masks(explainer, run: _Problem, targets: Tensor, seed: int):
+def _masks(explainer, run: Problem, targets: Tensor, seed: int):
     reset_edge_masks(explainer.model)
     with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
         torch.manual_seed(seed)
@@ -362,7 +233,7 @@ def _masks(explainer, run: _Problem, targets: Tensor, seed: int):
     return node_mask, None if edge_mask is None else edge_mask.detach()
 
 
-def _fidelity(explainer, run: _Problem, masks, targets, topk: float):
+def _fidelity(explainer, run: Problem, masks, targets, topk: float):
     if explainer.model_config.mode.value == "regression":
         return None, None
     node_mask, edge_mask = masks
