@@ -22,7 +22,7 @@ from torch_geometric.data import Data
 from gnnkit.data.dataset import GraphDataset
 from gnnkit.models.backbones import build_model
 from gnnkit.models.fusion import LMGNN
-from gnnkit.models.lm_classifier import LMNodeClassifier, TextNodeTask
+from gnnkit.models.lm_classifier import LMNodeClassifier
 from gnnkit.models.peft_strategies import count_parameters
 from gnnkit.text.encoder import TextEncoder, encode_dataset
 from gnnkit.train.config import TrainConfig
@@ -30,6 +30,7 @@ from gnnkit.train.fit import FitResult, fit
 from gnnkit.train.joint import JointSettings, train_joint
 from gnnkit.train.predict import predict
 from gnnkit.train.tasks import NodeTask
+from gnnkit.train.text_tasks import TextNodeTask
 
 BACKBONES = ("gcn", "sage", "gat", "gin", "mlp")
 FEATURES = {"cascade": "lm", "tfidf": "tfidf", "hybrid": "hybrid",

@@ -2,7 +2,8 @@
 
 Classifies node texts, or graphs rendered as text (SMILES or a node and
 edge list). Uses ``AutoModelForSequenceClassification`` (BERT, Devlin et
-al., 2019) and trains with gnnkit's one fit loop through :class:`TextNodeTask`.
+al., 2019) and trains with gnnkit's one fit loop through
+:class:`~gnnkit.train.text_tasks.TextNodeTask`.
 """
 
 from __future__ import annotations
@@ -11,22 +12,15 @@ import os
 from typing import Any, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.utils import coalesce, is_undirected
 
 from gnnkit.data.dataset import GraphDataset
-from gnnkit.errors import DataError
 from gnnkit.text.encoder import load_lm
 from gnnkit.text.tokens import (
-    check_texts,
-    token_lengths,
-    truncation_report,
     usable_length,
-    warn_truncation,
 )
-from gnnkit.train.tasks import Task
 
 
 class LMNodeClassifier(nn.Module):
@@ -136,145 +130,10 @@ class LMGraphClassifier(LMNodeClassifier):
 
     Each graph is one text: its SMILES when the dataset has them, else a
     node and edge list from :func:`graph_to_text`. Train it with
-    :class:`TextGraphTask`.
+    :class:`~gnnkit.train.text_tasks.TextGraphTask`.
     """
 
     kind = "lm_graph_classifier"
-
-
-def _collate(ids: list[list[int]], pad_id: int) -> dict[str, Tensor]:
-    width = max(len(row) for row in ids)
-    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
-    attention_mask = torch.zeros(len(ids), width, dtype=torch.long)
-    for i, row in enumerate(ids):
-        input_ids[i, : len(row)] = torch.tensor(row)
-        attention_mask[i, : len(row)] = 1
-    return {"input_ids": input_ids, "attention_mask": attention_mask}
-
-
-class TextNodeTask(Task):
-    """Classify texts (one per node) with cross-entropy, for ``fit``.
-
-    Texts are tokenized once (truncated to ``max_length``, one warning for
-    the texts that are cut); batches are padded to their longest text.
-
-    Args:
-        texts (Sequence[str or None]): one text per node.
-        y (Tensor): class ids ``[num_nodes]``.
-        train_index (Tensor or Sequence[int]): training nodes.
-        val_index (Tensor or Sequence[int]): validation nodes.
-        tokenizer: the classifier's tokenizer.
-        max_length (int): truncation length (default: ``128``).
-        batch_size (int): texts per training batch (default: ``16``).
-        node_ids (Sequence, optional): ids naming texts in messages.
-        missing (str): ``"error"`` or ``"empty"``, as in
-            :meth:`~gnnkit.text.encoder.TextEncoder.encode`.
-
-    Raises:
-        DataError: if texts are missing (``missing="error"``) or ``y``
-            does not have one label per text.
-    """
-
-    monitor = "val_accuracy"
-    mode = "max"
-
-    def __init__(
-        self,
-        texts: Sequence[str | None],
-        y: Tensor,
-        train_index: Tensor | Sequence[int],
-        val_index: Tensor | Sequence[int],
-        *,
-        tokenizer: Any,
-        max_length: int = 128,
-        batch_size: int = 16,
-        node_ids: Sequence[Any] | None = None,
-        missing: str = "error",
-    ) -> None:
-        texts = check_texts(texts, node_ids, missing)
-        self.y = torch.as_tensor(y).long().view(-1)
-        if self.y.numel() != len(texts):
-            raise DataError(
-                f"y has {self.y.numel()} labels but there are {len(texts)} "
-                "texts; give one label per text.",
-                field="y",
-            )
-        self.train_index = torch.as_tensor(train_index).long().view(-1)
-        self.val_index = torch.as_tensor(val_index).long().view(-1)
-        self.batch_size = int(batch_size)
-        self.pad_id = tokenizer.pad_token_id or 0
-        lengths = token_lengths(tokenizer, texts)
-        report = truncation_report(lengths, max_length, node_ids)
-        warn_truncation(report, stacklevel=3)
-        self.ids = tokenizer(
-            texts, truncation=True, max_length=max_length
-        )["input_ids"]
-
-    def _batch(self, index: Tensor) -> dict[str, Tensor]:
-        batch = _collate([self.ids[i] for i in index.tolist()], self.pad_id)
-        batch["labels"] = self.y[index]
-        return batch
-
-    def train_batches(self, generator: torch.Generator) -> list[dict]:
-        """Shuffled batches of ``batch_size`` training texts."""
-        order = torch.randperm(self.train_index.numel(), generator=generator)
-        index = self.train_index[order]
-        return [self._batch(part) for part in index.split(self.batch_size)]
-
-    def loss(self, model: nn.Module, batch: dict[str, Tensor]) -> Tensor:
-        """Cross-entropy of the batch's logits."""
-        logits = model(batch["input_ids"], batch["attention_mask"])
-        return F.cross_entropy(logits, batch["labels"])
-
-    def validate(self, model: nn.Module) -> dict[str, float]:
-        """``loss`` and ``accuracy`` on the validation texts."""
-        parts = self.val_index.split(max(self.batch_size, 64))
-        batches = [self._batch(part) for part in parts]
-        logits = torch.cat(
-            [model(b["input_ids"], b["attention_mask"]) for b in batches]
-        )
-        y = self.y[self.val_index]
-        return {
-            "loss": float(F.cross_entropy(logits, y)),
-            "accuracy": float((logits.argmax(-1) == y).float().mean()),
-        }
-
-
-class TextGraphTask(TextNodeTask):
-    """Classify whole graphs from their text (see :func:`graph_texts`).
-
-    Args:
-        dataset (GraphDataset): a graph-level classification dataset.
-        train_index (Sequence[int]): training graphs.
-        val_index (Sequence[int]): validation graphs.
-        tokenizer: the classifier's tokenizer.
-        **kw: ``max_length`` and ``batch_size`` of :class:`TextNodeTask`.
-    """
-
-    def __init__(
-        self,
-        dataset: GraphDataset,
-        train_index: Tensor | Sequence[int],
-        val_index: Tensor | Sequence[int],
-        *,
-        tokenizer: Any,
-        **kw: Any,
-    ) -> None:
-        if dataset.level != "graph" or dataset.classes is None:
-            raise DataError(
-                f"Dataset '{dataset.name}' is not a graph classification "
-                f"dataset (level={dataset.level!r}, task={dataset.task!r});"
-                " use TextNodeTask for node texts."
-            )
-        super().__init__(
-            graph_texts(dataset),
-            dataset.y,
-            train_index,
-            val_index,
-            tokenizer=tokenizer,
-            node_ids=[str(i) for i in dataset.graph_ids],
-            **kw,
-        )
 
 
 def _node_labels(data: Data, node_names: Sequence[str] | None) -> list:

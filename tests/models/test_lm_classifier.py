@@ -7,14 +7,13 @@ from gnnkit.errors import DataError
 from gnnkit.models.lm_classifier import (
     LMGraphClassifier,
     LMNodeClassifier,
-    TextGraphTask,
-    TextNodeTask,
     graph_texts,
     graph_to_text,
 )
 from gnnkit.testing.tiny_lm import tiny_bert
 from gnnkit.train.config import TrainConfig
 from gnnkit.train.fit import fit
+from gnnkit.train.text_tasks import TextGraphTask, TextNodeTask
 
 WORDS = ["paper about graphs", "results", "model", "idea"]
 TEXTS = [f"{tone} {w}" for w in WORDS for tone in ("good", "bad")] * 3
