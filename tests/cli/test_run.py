@@ -33,6 +33,7 @@ def test_run_mutag_learns_above_majority_rate(mutag_run):
     assert metrics["roc_auc"]["n_defined"] == 3
     assert metrics["baseline"]["model"] == "mlp"
     assert metrics["wall_seconds"] > 0
+    assert metrics["threads"] == 1  # graph-level default
 
 
 def test_run_writes_self_contained_report(mutag_run):
@@ -88,6 +89,7 @@ def test_summary_prints_counts(capsys):
 @pytest.mark.parametrize("argv, message", [
     (["--folds", "1"], "--folds must be at least 2"),
     (["--epochs", "0"], "--epochs must be at least 1"),
+    (["--threads", "0"], "--threads must be at least 1"),
     (["--folds", "70"], "has 63 graph\\(s\\), fewer than --folds 70"),
 ])
 def test_run_refuses_bad_options_before_training(argv, message, capsys,
