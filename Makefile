@@ -9,7 +9,7 @@ OUT ?= runs/demo
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test setup notebooks bench quality style clean
+.PHONY: demo test setup lab notebooks bench quality style clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
 
 notebooks: $(STAMP)
 	$(BIN)/python -m gnnkit.viz.notebooks notebooks --html-dir notebooks/html
