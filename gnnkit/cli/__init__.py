@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 import traceback
 from typing import Sequence
@@ -41,7 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:  # e.g. `gnnkit summary ... | head`
+        return _closed_pipe()
     except (GnnkitError, OSError) as error:
         print(f"gnnkit {args.command}: error: {error}", file=sys.stderr)
         return 2
@@ -53,6 +58,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gnnkit: interrupted", file=sys.stderr)
         return 130
+
+
+def _closed_pipe() -> int:
+    """The reader of stdout went away: stop quietly, as ``cat`` does.
+
+    Standard output is pointed at ``os.devnull`` so the interpreter's
+    final flush does not report the broken pipe again; the exit status
+    is 141, what a shell reports for a process ended by SIGPIPE.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file
+        pass
+    return 141
 
 
 if __name__ == "__main__":

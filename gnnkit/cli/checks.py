@@ -46,30 +46,32 @@ def check_cv_fits(
         raise GnnkitError(f"--folds must be at least 2 (got {folds}).")
     if epochs is not None and epochs < 1:
         raise GnnkitError(f"--epochs must be at least 1 (got {epochs}).")
+    what = "nodes" if dataset.level == "node" else "graphs"
     if dataset.task == "regression":
-        if len(dataset) < 2 * folds:
+        count = int(dataset.y.numel())
+        if count < 2 * folds:
             raise GnnkitError(
-                f"dataset '{dataset.name}' has {len(dataset)} graphs, too "
-                f"few for {folds}-fold CV with inner validation (needs "
+                f"dataset '{dataset.name}' has {count} {what}, too few for "
+                f"{folds}-fold CV with inner validation (needs "
                 f"{2 * folds}); lower --folds."
             )
         return
-    _check_classes(dataset, folds)
+    _check_classes(dataset, folds, what)
 
 
-def _check_classes(dataset: GraphDataset, folds: int) -> None:
-    counts = Counter(int(c) for c in dataset.y.tolist())
+def _check_classes(dataset: GraphDataset, folds: int, what: str) -> None:
+    counts = Counter(int(c) for c in dataset.y.view(-1).tolist() if c >= 0)
     if len(counts) < 2:
         only = dataset.classes[next(iter(counts))] if counts else None
         raise GnnkitError(
             f"dataset '{dataset.name}' has a single class ({only!r}); a "
-            "classifier needs graphs of at least 2 classes."
+            f"classifier needs {what} of at least 2 classes."
         )
     label, smallest = min(counts.items(), key=lambda item: item[1])
     if smallest < folds:
         raise GnnkitError(
             f"class {dataset.classes[label]!r} of dataset '{dataset.name}' "
-            f"has {smallest} graph(s), fewer than --folds {folds}; each "
-            f"test fold needs one of each class: use --folds {smallest} "
-            "or fewer."
+            f"has {smallest} {what[:-1]}(s), fewer than --folds {folds}; "
+            "each test fold needs one of each class: use --folds "
+            f"{smallest} or fewer."
         )

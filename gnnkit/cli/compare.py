@@ -12,7 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from gnnkit._io import atomic_write_json
-from gnnkit.cli.run import add_data_options, read_data
+from gnnkit.cli.run import (
+    add_data_options,
+    data_record,
+    hide_library_progress,
+    read_data,
+)
 from gnnkit.data.dataset import GraphDataset
 from gnnkit.evaluate.compare import (
     COLUMNS,
@@ -94,6 +99,8 @@ def settings_from(args: argparse.Namespace, **gnn: Any) -> CompareSettings:
 
 def run(args: argparse.Namespace) -> int:
     """Compare the modes and write ``metrics.json`` and ``report.html``."""
+    if args.no_progress:
+        hide_library_progress()
     dataset = read_data(args)
     out = Path(args.out or f"runs/compare-{dataset.name}")
     options = {"seeds": args.seeds, "settings": settings_from(args)}
@@ -158,10 +165,10 @@ MODE_NAMES = {"gnn": "gnn_{model}", "cascade": "cascade_{model}",
 
 
 def run_node_mode(args: argparse.Namespace, dataset: GraphDataset) -> int:
-    """``gnnkit run`` on a node-level dataset.
+    """``gnnkit run --mode cascade|joint|lm`` on a node-level dataset.
 
-    Trains one mode on a 60/20/20 split, saves the model and writes
-    ``metrics.json``.
+    Trains one mode on a stratified 60/20/20 split (no folds, baseline or
+    report), saves the model and writes ``metrics.json``; says so.
     """
     name = MODE_NAMES["gnn" if args.mode == "gnn" else args.mode].format(
         model=args.model, strategy=args.lm_strategy)
@@ -184,10 +191,17 @@ def run_node_mode(args: argparse.Namespace, dataset: GraphDataset) -> int:
                "trainable_parameters": done.trainable_parameters,
                "history": done.fit.history}
     metrics["model_path"] = save_run_model(out / "model", mode, done,
-                                           dataset, settings)
+                                           dataset, settings,
+                                           data_record(args))
     atomic_write_json(out / "metrics.json", metrics)
-    print(f"{dataset.name} {name}: test accuracy {scores['accuracy']:.4f}, "
-          f"macro-F1 {scores['macro_f1']:.4f}; wrote {out / 'metrics.json'}")
+    print(f"{dataset.name} {name}: one stratified 60/20/20 node split "
+          f"(seed {args.seed}; --mode {args.mode} does not cross-validate, "
+          "so --folds is not used, and runs no baseline and writes no "
+          "report.html)")
+    print(f"test accuracy {scores['accuracy']:.4f}, macro-F1 "
+          f"{scores['macro_f1']:.4f} on {len(split[2])} test nodes")
+    print(f"metrics: {out / 'metrics.json'}")
+    print(f"model:   {metrics['model_path']}")
     return 0
 
 
@@ -203,8 +217,10 @@ def _run_settings(args: argparse.Namespace) -> CompareSettings:
 
 
 def save_run_model(folder: Path, mode: Any, done: ModeRun,
-                   dataset: GraphDataset, settings: CompareSettings) -> str:
-    """Save the trained model of one mode; return its folder."""
+                   dataset: GraphDataset, settings: CompareSettings,
+                   record: dict[str, Any] | None = None) -> str:
+    """Save the trained model of one mode; return its folder. ``record``
+    (how the data was read) is kept with feature-mode models."""
     if mode.kind == "joint":
         done.model.save(folder)
         return str(folder)
@@ -217,7 +233,11 @@ def save_run_model(folder: Path, mode: Any, done: ModeRun,
     extra = {"mode": mode.name, "features": mode.features,
              "lm": settings.lm, "pooling": settings.pooling,
              "max_length": settings.max_length,
-             "tfidf_features": settings.tfidf_features}
+             "tfidf_features": settings.tfidf_features,
+             "dataset": dataset.name, "level": dataset.level,
+             "task": dataset.task}
+    if record:
+        extra["data"] = record
     save_model(folder, done.model, classes=dataset.classes, extra=extra)
     return str(folder)
 

@@ -8,7 +8,16 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from gnnkit._io import atomic_write_json
+from gnnkit.cli.predict import is_table
+from gnnkit.cli.run import (
+    COLUMN_OPTIONS,
+    PATH_OPTIONS,
+    add_table_options,
+    table_options,
+)
 from gnnkit.data.align import align_features
 from gnnkit.data.dataset import GraphDataset
 from gnnkit.data.shipped import load_dataset
@@ -27,7 +36,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "explain", help="explain one prediction of a saved model",
         description="Load a model saved by `gnnkit run` and the dataset "
-        "recorded with it, explain one graph or node, and write "
+        "recorded with it (read with the recorded table options; options "
+        "given here win), explain one graph or node, and write "
         "explanation.html and explanation.json (masks keyed by original "
         "node ids and edge rows).",
     )  # fmt: skip
@@ -42,28 +52,52 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--dataset",
                         help="dataset to read (default: the one recorded "
                         "with the model)")
-    parser.add_argument("--nodes", help="node table for an edge table")
-    parser.add_argument("--out", default="explanation",
-                        help="output folder (default: explanation)")
+    parser.add_argument("--out", default="runs/explanation",
+                        help="output folder (default: runs/explanation)")
+    add_table_options(parser)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Explain and write the page and the JSON."""
-    result = explain_saved(args.model, graph=args.graph, node=args.node,
-                           method=args.method, dataset=args.dataset,
-                           nodes=args.nodes)
+    model, info = load_model(args.model)
+    data = read_recorded(info.get("extra") or {}, args.dataset,
+                         table_options(args))
+    result = explain_loaded(model, info, data, graph=args.graph,
+                            node=args.node, method=args.method)
     out = Path(args.out)
     atomic_write_json(out / "explanation.json", result.to_dict())
-    what = "graph" if result.level == "graph" else "node"
-    page = explanation_page([result], f"Why this prediction? {what} "
-                            f"{result.item}")
+    what = describe_item(result, args.graph)
+    page = explanation_page([result], f"Why this prediction? {what}")
     page.write(out / "explanation.html")
-    print(f"{what} {result.item}: target {result.target}, fidelity+ "
-          f"{result.fidelity_plus}, fidelity- {result.fidelity_minus}")
+    print(f"{what}: {describe_target(result, info.get('classes'))}; "
+          f"fidelity+ {result.fidelity_plus}, fidelity- "
+          f"{result.fidelity_minus}")
     print(f"page:  {out / 'explanation.html'}")
     print(f"masks: {out / 'explanation.json'}")
     return 0
+
+
+def describe_item(result: Attribution, position: int | None) -> str:
+    """``graph 3 (id 4)`` for a graph given by position, ``node a``."""
+    if result.level == "graph":
+        if position is not None and str(position) != str(result.item):
+            return f"graph {position} (id {result.item})"
+        return f"graph {result.item}"
+    return f"node {result.item}"
+
+
+def describe_target(result: Attribution, classes: list | None) -> str:
+    """The explained class by its label, and the predicted one."""
+    if not classes:
+        return f"explained value {result.target}"
+    target = classes[int(result.target)]
+    scores = torch.tensor(result.prediction).softmax(-1)
+    best = int(scores.argmax())
+    text = f"explained class {target!r}"
+    if best == int(result.target):
+        return f"{text} (predicted, p = {float(scores[best]):.3f})"
+    return f"{text} (predicted {classes[best]!r})"
 
 
 def explain_saved(
@@ -74,6 +108,7 @@ def explain_saved(
     method: str = DEFAULT_METHOD,
     dataset: str | None = None,
     nodes: str | None = None,
+    **options: Any,
 ) -> Attribution:
     """Explain a graph or node with a model saved by ``gnnkit run``.
 
@@ -85,13 +120,25 @@ def explain_saved(
         dataset (str, optional): dataset to read instead of the recorded
             one.
         nodes (str, optional): node table for an edge-table dataset.
+        **options: other table options (``source=``, ``label=``, ...);
+            default: those recorded with the model.
 
     Returns:
         Attribution: the explanation.
     """
     model, info = load_model(model_dir)
+    if nodes:
+        options["nodes"] = nodes
+    data = read_recorded(info.get("extra") or {}, dataset, options)
+    return explain_loaded(model, info, data, graph=graph, node=node,
+                          method=method)
+
+
+def explain_loaded(model: Any, info: dict, data: GraphDataset, *,
+                   graph: int | None, node: Any,
+                   method: str) -> Attribution:
+    """Explain one graph or node of ``data`` with a loaded model."""
     extra = info.get("extra") or {}
-    data = _read_dataset(dataset or extra.get("dataset"), nodes, extra)
     task = extra.get("task") or data.task
     if (graph is None) == (node is None):
         raise DataError("give exactly one of graph=... or node=....")
@@ -102,19 +149,28 @@ def explain_saved(
     return explain_node(model, data, node, method=method, task=task)
 
 
-def _read_dataset(name: str | None, nodes: str | None,
-                  extra: dict) -> GraphDataset:
+def read_recorded(extra: dict, dataset: str | None,
+                  options: dict[str, Any]) -> GraphDataset:
+    """Read the dataset a model was trained on (or ``dataset``) the way
+    it was read then; ``options`` win over the recorded ones."""
+    recorded = dict(extra.get("data") or {})
+    name = dataset or recorded.pop("dataset", None) or extra.get("dataset")
     if not name:
         raise DataError(
             "the saved model records no dataset; pass --dataset with the "
             "data it was trained on."
         )
-    options = {"nodes": nodes} if nodes else {}
+    keep = COLUMN_OPTIONS + (() if dataset else PATH_OPTIONS)
+    options = {**{k: v for k, v in recorded.items() if k in keep},
+               **options}
+    if is_table(Path(name)):
+        options["scale"] = False  # the model's own statistics apply
     if extra.get("max_degree") is not None and Path(name).is_dir():
         options["max_degree"] = extra["max_degree"]
     data = load_dataset(name, **options)
     if extra.get("feature_names"):
-        align_features(data, extra["feature_names"])
+        align_features(data, extra["feature_names"],
+                       extra.get("feature_scaling"))
     return data
 
 

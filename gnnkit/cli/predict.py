@@ -13,9 +13,10 @@ import torch
 
 from gnnkit._io import atomic_write_text
 from gnnkit.cli.checks import check_output_file
+from gnnkit.cli.run import COLUMN_OPTIONS, add_table_options, table_options
 from gnnkit.data.align import align_features
 from gnnkit.data.dataset import GraphDataset
-from gnnkit.data.shipped import load_dataset
+from gnnkit.data.shipped import TABLE_SUFFIXES, load_dataset
 from gnnkit.models.persist import load_model
 from gnnkit.train.predict import predict
 
@@ -25,16 +26,17 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "predict", help="predict with a saved model on new data",
         description="Read graphs from --input the same way as `gnnkit run` "
-        "reads --dataset, line their features up with the model's, and "
-        "write one row per graph (or node) with the predicted label.",
+        "read the training data (the column options recorded with the "
+        "model are the defaults), line their features up with the "
+        "model's, scale them with the training statistics, and write one "
+        "row per graph (or node) with the predicted label.",
     )  # fmt: skip
     parser.add_argument("--model", required=True, help="saved model folder")
     parser.add_argument("--input", required=True,
-                        help="TU folder, table or .json graphs")
-    parser.add_argument("--nodes", help="node table for an edge table")
-    parser.add_argument("--graph-id", help="graph id column")
-    parser.add_argument("--out", default="predictions.csv",
-                        help="CSV to write (default: predictions.csv)")
+                        help="TU folder, edge table or .json graphs")
+    parser.add_argument("--out", default="runs/predictions.csv",
+                        help="CSV to write (default: runs/predictions.csv)")
+    add_table_options(parser)
     return parser
 
 
@@ -52,20 +54,31 @@ def run(args: argparse.Namespace) -> int:
 
 
 def read_inputs(args: argparse.Namespace, extra: dict) -> GraphDataset:
-    """Read the input with the reader settings the model was trained on."""
-    options: dict[str, Any] = {}
-    if args.nodes:
-        options["nodes"] = args.nodes
-    if args.graph_id:
-        options["graph_id"] = args.graph_id
-    if Path(args.input).is_file():
-        options["label"] = None  # new rows need no labels
-    if extra.get("max_degree") is not None and Path(args.input).is_dir():
+    """Read the input with the reader settings the model was trained on:
+    the recorded column options (the command line wins), no labels, and
+    features put on the training scale."""
+    options = table_options(args)
+    path = Path(args.input)
+    if is_table(path):
+        recorded = extra.get("data") or {}
+        for key in COLUMN_OPTIONS:
+            if key in recorded and key != "label":
+                options.setdefault(key, recorded[key])
+        options.setdefault("label", None)  # new rows need no labels
+        options["scale"] = False  # the training statistics apply
+    if extra.get("max_degree") is not None and path.is_dir():
         options["max_degree"] = extra["max_degree"]
     dataset = load_dataset(args.input, **options)
     if extra.get("feature_names"):
-        align_features(dataset, extra["feature_names"])
+        align_features(dataset, extra["feature_names"],
+                       extra.get("feature_scaling"))
     return dataset
+
+
+def is_table(path: Path) -> bool:
+    """Whether ``path`` is a table file (.csv/.tsv/.jsonl, maybe .gz)."""
+    name = path.name.lower().removesuffix(".gz")
+    return path.is_file() and name.endswith(TABLE_SUFFIXES)
 
 
 def prediction_rows(

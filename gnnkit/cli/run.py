@@ -16,6 +16,7 @@ from gnnkit.cli.link import add_link_options
 from gnnkit.data.dataset import GraphDataset
 from gnnkit.data.shipped import load_dataset
 from gnnkit.data.summary import summarize, summary_table
+from gnnkit.errors import GnnkitError
 from gnnkit.evaluate.experiment import Experiment, run_experiment
 from gnnkit.models.persist import save_model
 from gnnkit.viz.report import format_value
@@ -28,8 +29,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "run", help="train, cross-validate and report on a dataset",
         description="Cross-validate a GNN (with an MLP baseline on the same "
-        "folds), save the model trained on all data, write metrics.json "
-        "and report.html.",
+        "folds; for node-level data the folds split the labelled nodes), "
+        "save the model trained on all data, write metrics.json and "
+        "report.html. --mode cascade|joint|lm instead trains once on a "
+        "stratified 60/20/20 node split and writes metrics.json and the "
+        "model (no folds, baseline or report).",
     )  # fmt: skip
     add_data_options(parser)
     parser.add_argument("--model", default="gin", choices=MODELS,
@@ -45,14 +49,18 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="LM strategy of --mode joint: frozen, top-k, "
                         "full, lora, prefix (default: lora)")
     parser.add_argument("--epochs", type=int, default=None,
-                        help="maximum epochs (default: 150)")
+                        help="maximum epochs (default: 150; 300 in --mode "
+                        "cascade, 4 in --mode joint)")
     parser.add_argument("--folds", type=int, default=10,
                         help="cross-validation folds (default: 10)")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--hidden", type=int, default=None,
-                        help="hidden channels (default: 64)")
+                        help="hidden channels (default: 64; 128 in --mode "
+                        "cascade and joint)")
     parser.add_argument("--layers", type=int, default=None,
-                        help="message-passing layers")
+                        help="message-passing layers (default: 2 on "
+                        "node-level data; on graph-level data 4 for gin, "
+                        "3 for gcn/gat/sage)")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the MLP baseline")
     parser.add_argument("--out", default=None,
@@ -72,6 +80,11 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", default="MUTAG",
                         help="shipped name, TU folder, or edge table "
                         "(.csv/.tsv/.jsonl, optionally .gz) (default: MUTAG)")
+    add_table_options(parser)
+
+
+def add_table_options(parser: argparse.ArgumentParser) -> None:
+    """Options saying how to read edge, node and graph tables."""
     group = parser.add_argument_group("CSV tables")
     group.add_argument("--nodes", help="node table for an edge table")
     group.add_argument("--graphs", help="graph table (graph id, label)")
@@ -81,19 +94,42 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--label", help="label column")
     group.add_argument("--text", help="node text column")
     group.add_argument("--graph-id", help="graph id column (graph tasks)")
-    group.add_argument("--directed", action="store_true",
+    group.add_argument("--directed", action="store_true", default=None,
                        help="keep edges one-way")
     group.add_argument("--encoding", help="file encoding, e.g. latin-1")
 
 
+#: Table options that name files, and those that name columns or settings.
+PATH_OPTIONS = ("nodes", "graphs")
+COLUMN_OPTIONS = ("source", "target", "node_id", "label", "text",
+                  "graph_id", "directed", "encoding")
+
+
+def table_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The table options given on the command line."""
+    names = PATH_OPTIONS + COLUMN_OPTIONS
+    return {n: getattr(args, n) for n in names
+            if getattr(args, n, None) is not None}
+
+
 def read_data(args: argparse.Namespace) -> GraphDataset:
     """Load the dataset named by the data options."""
-    names = ("nodes", "graphs", "source", "target", "node_id", "label",
-             "text", "graph_id", "encoding")  # fmt: skip
-    options = {n: getattr(args, n) for n in names if getattr(args, n)}
-    if args.directed:
-        options["directed"] = True
-    return load_dataset(args.dataset, **options)
+    return load_dataset(args.dataset, **table_options(args))
+
+
+def data_record(args: argparse.Namespace) -> dict[str, Any]:
+    """How the data was read, for ``predict`` and ``explain`` to reuse:
+    ``dataset`` (a shipped name or an absolute path) and the table
+    options, with file paths made absolute."""
+    record: dict[str, Any] = {"dataset": _absolute(args.dataset)}
+    for key, value in table_options(args).items():
+        record[key] = _absolute(value) if key in PATH_OPTIONS else value
+    return record
+
+
+def _absolute(name: str) -> str:
+    path = Path(name).expanduser()
+    return str(path.resolve()) if path.exists() else str(name)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -108,16 +144,33 @@ def run(args: argparse.Namespace) -> int:
 
         return run_link(args)
     dataset = read_data(args)
-    if dataset.level == "node":
+    if dataset.level == "node" and args.mode != "gnn":
         from gnnkit.cli.compare import run_node_mode
 
+        if args.no_progress:
+            hide_library_progress()
         return run_node_mode(args, dataset)
-    return run_graph_job(args, dataset)
+    if args.mode != "gnn":
+        raise GnnkitError(
+            f"--mode {args.mode} is for node-level graphs with node text; "
+            f"dataset '{dataset.name}' is graph-level (use --mode gnn)."
+        )
+    return run_cv_job(args, dataset)
 
 
-def run_graph_job(args: argparse.Namespace, dataset: GraphDataset) -> int:
-    """Cross-validate, save and report on a graph-level dataset."""
-    if args.threads is None:
+def hide_library_progress() -> None:
+    """Silence the progress bars of transformers and the Hugging Face
+    hub (e.g. "Loading weights") for ``--no-progress``."""
+    from huggingface_hub.utils import disable_progress_bars
+    from transformers.utils import logging as hf_logging
+
+    disable_progress_bars()
+    hf_logging.disable_progress_bar()
+
+
+def run_cv_job(args: argparse.Namespace, dataset: GraphDataset) -> int:
+    """Cross-validate, save and report on a graph- or node-level dataset."""
+    if args.threads is None and dataset.level == "graph":
         torch.set_num_threads(1)
     out = Path(args.out or f"runs/{dataset.name}-{args.model}")
     check_output_dir(out)
@@ -128,22 +181,30 @@ def run_graph_job(args: argparse.Namespace, dataset: GraphDataset) -> int:
         k: v for k, v in (("hidden_channels", args.hidden),
                           ("num_layers", args.layers)) if v is not None
     }  # fmt: skip
-    experiment = run_experiment(
+    if dataset.level == "node":
+        from gnnkit.evaluate.node_cv import run_node_experiment as runner
+    else:
+        runner = run_experiment
+    experiment = runner(
         dataset, args.model, folds=args.folds, seed=args.seed,
         epochs=args.epochs, model_kwargs=model_kwargs or None,
         baseline=None if args.no_baseline else "mlp",
         progress_bar=not args.no_progress,
     )  # fmt: skip
-    write_outputs(out, experiment, summary)
+    write_outputs(out, experiment, summary, data_record(args))
     print_results(experiment, out)
     return 0
 
 
 def write_outputs(
-    out: Path, experiment: Experiment, summary: dict[str, Any]
+    out: Path, experiment: Experiment, summary: dict[str, Any],
+    record: dict[str, Any] | None = None,
 ) -> None:
     """metrics.json, the trained model and report.html under ``out``."""
-    from gnnkit.viz.run_report import build_run_report
+    if experiment.dataset.level == "node":
+        from gnnkit.viz.node_report import build_node_run_report as build
+    else:
+        from gnnkit.viz.run_report import build_run_report as build
 
     dataset = experiment.dataset
     metrics = experiment.metrics()
@@ -151,12 +212,15 @@ def write_outputs(
     metrics["threads"] = torch.get_num_threads()
     atomic_write_json(out / "metrics.json", metrics)
     save_model(out / "model", experiment.model, classes=dataset.classes,
-               extra=model_extra(experiment))  # fmt: skip
-    build_run_report(experiment, summary).write(out / "report.html")
+               extra=model_extra(experiment, record))  # fmt: skip
+    build(experiment, summary).write(out / "report.html")
 
 
-def model_extra(experiment: Experiment) -> dict[str, Any]:
-    """What predicting on new files needs beside the weights."""
+def model_extra(
+    experiment: Experiment, record: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What predicting on new files needs beside the weights: the reader
+    settings (``data``), feature names and scaling, target scaler."""
     dataset = experiment.dataset
     extra: dict[str, Any] = {
         "dataset": dataset.name,
@@ -165,6 +229,10 @@ def model_extra(experiment: Experiment) -> dict[str, Any]:
         "feature_names": dataset.feature_names,
         "source": dataset.meta.get("source"),
     }
+    if record:
+        extra["data"] = record
+    if dataset.meta.get("feature_scaling"):
+        extra["feature_scaling"] = dataset.meta["feature_scaling"]
     names = dataset.feature_names or []
     degree = [n for n in names if n.startswith("degree=")]
     if degree:
@@ -187,8 +255,9 @@ def print_results(experiment: Experiment, out: Path) -> None:
     for model, table in rows:
         cells = "".join(f"{_cell(table[n]):>22}" for n in names)
         print(f"{model:<8}{cells}")
-    print(f"\n{len(experiment.cv.folds)}-fold CV on {metrics['dataset']} in "
-          f"{metrics['wall_seconds']:.1f} s")
+    over = " over nodes" if experiment.dataset.level == "node" else ""
+    print(f"\n{len(experiment.cv.folds)}-fold CV{over} on "
+          f"{metrics['dataset']} in {metrics['wall_seconds']:.1f} s")
     print(f"report:  {out / 'report.html'}")
     print(f"metrics: {out / 'metrics.json'}")
     print(f"model:   {out / 'model'}")

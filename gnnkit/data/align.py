@@ -1,24 +1,29 @@
 """Line up the features of new graphs with those a model was trained on.
 
-Columns are matched by feature name, so a saved model reads new files the
+Columns are matched by feature name and put on the training data's scale
+(see :mod:`gnnkit.data.scaling`), so a saved model reads new files the
 same way it read its training data.
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 
 from gnnkit.data.dataset import GraphDataset
+from gnnkit.data.scaling import FeatureScaling
 from gnnkit.errors import DataError
 
 
 def align_features(
-    dataset: GraphDataset, feature_names: Sequence[str]
+    dataset: GraphDataset,
+    feature_names: Sequence[str],
+    scaling: dict[str, Any] | FeatureScaling | None = None,
 ) -> GraphDataset:
-    """Reorder the columns of every ``x`` to ``feature_names``.
+    """Reorder the columns of every ``x`` to ``feature_names`` and scale
+    them as the training data was.
 
     A one-hot feature the new graphs lack (a name such as
     ``node_label=7``: a label value that never occurs) becomes a column of
@@ -26,10 +31,17 @@ def align_features(
     the model never saw is dropped with a warning that names it. A model
     trained without features (``["constant"]``) gets a column of ones.
 
+    With ``scaling`` (the training data's ``meta["feature_scaling"]``),
+    the named columns are z-scored with the training means and stds; a
+    dataset that was read scaled with its own statistics is first put
+    back in its raw units. Without it the values are left as they are.
+
     Args:
         dataset (GraphDataset): graphs read from new files.
         feature_names (list[str]): the training dataset's
             ``feature_names``, in column order.
+        scaling (dict or FeatureScaling, optional): the training data's
+            feature scaling.
 
     Returns:
         GraphDataset: the same dataset, its ``x`` replaced in place.
@@ -40,10 +52,34 @@ def align_features(
     """
     have = list(dataset.feature_names or [])
     feature_names = list(feature_names)
-    if have == feature_names:
-        return dataset
     if feature_names == ["constant"]:
-        return _constant(dataset)
+        return _constant(dataset) if have != feature_names else dataset
+    if scaling is not None:
+        _unscale(dataset, have)
+    if have != feature_names:
+        _reorder_all(dataset, have, feature_names)
+    if scaling is not None:
+        if isinstance(scaling, dict):
+            scaling = FeatureScaling.from_dict(scaling)
+        for graph in dataset.graphs:
+            graph.x = scaling.transform(graph.x, feature_names)
+        dataset.meta["feature_scaling"] = scaling.to_dict()
+    return dataset
+
+
+def _unscale(dataset: GraphDataset, names: list[str]) -> None:
+    """Undo the scaling a reader applied with the dataset's own stats."""
+    own = dataset.meta.pop("feature_scaling", None)
+    if own is None:
+        return
+    own = FeatureScaling.from_dict(own)
+    for graph in dataset.graphs:
+        graph.x = own.inverse(graph.x, names)
+
+
+def _reorder_all(dataset: GraphDataset, have: list[str],
+                 feature_names: list[str]) -> None:
+    """Put the columns of every graph in the model's order."""
     if not have:
         raise DataError(
             f"dataset '{dataset.name}' has no feature names, so its "
@@ -56,12 +92,11 @@ def align_features(
         warnings.warn(
             f"dropping {len(unknown)} feature(s) the model never saw: "
             f"{unknown[:10]}",
-            stacklevel=2,
+            stacklevel=3,
         )
     for graph in dataset.graphs:
         graph.x = _reorder(graph.x, position, feature_names)
     dataset.feature_names = feature_names
-    return dataset
 
 
 def _check_shared(name, have, feature_names, position) -> None:

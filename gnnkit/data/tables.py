@@ -6,10 +6,9 @@ graph-level dataset (tables with a graph-id column plus a graph table).
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,11 +19,10 @@ from gnnkit.data.dataset import GraphDataset
 from gnnkit.data.features import (
     check_no_empty,
     constant_features,
-    encode_labels,
     node_texts,
     split_graphs,
-    typed_labels,
 )
+from gnnkit.data.scaling import scale_columns
 from gnnkit.data.table_io import (
     PathLike,
     Table,
@@ -33,6 +31,7 @@ from gnnkit.data.table_io import (
     read_table,
     to_float,
 )
+from gnnkit.data.table_labels import label_names, read_targets
 from gnnkit.data.table_nodes import NodeIndex
 from gnnkit.errors import DataError
 
@@ -51,6 +50,7 @@ def read_csv_graph(
     node_id: str = "id",
     label: str | None = "label",
     features: str | Sequence[str] | None = "auto",
+    scale: bool = True,
     text: str | None = None,
     graph_id: str | None = None,
     directed: bool = False,
@@ -84,7 +84,13 @@ def read_csv_graph(
     ``features="auto"`` takes every all-numeric node column except the
     id, label, text and graph-id columns. Without features ``x`` is a
     constant column of ones ``[N, 1]`` (the text room replaces it with
-    language-model embeddings). Features, weights and regression labels
+    language-model embeddings). With ``scale=True`` (the default) every
+    feature column is z-scored over the file's nodes (a constant column
+    becomes 0; a column of only 0s and 1s, such as a one-hot column, is
+    kept as is), so a column like ``year`` cannot swamp the others; the
+    means and stds are kept in ``meta["feature_scaling"]`` (see
+    :mod:`gnnkit.data.scaling`) and saved with a model, so new files are
+    scaled the same way. Features, weights and regression labels
     must be finite numbers; a label cell that is blank, ``nan`` (or
     ``NA``/``null``/``None`` among numeric labels) is missing, an error.
     ``meta["label_names"]`` (index = class id) comes from a
@@ -103,6 +109,8 @@ def read_csv_graph(
         label (str, optional): label column (node table at node level,
             graph table at graph level); ``None`` for no labels.
         features ("auto", list[str] or None): node feature columns.
+        scale (bool): z-score the feature columns (default: ``True``);
+            ``False`` keeps the values as written.
         text (str, optional): node text column, stored in ``texts``.
         graph_id (str, optional): graph-id column; selects graph level.
         directed (bool): keep edge rows as given (default: ``False``).
@@ -131,9 +139,12 @@ def read_csv_graph(
     parts = _read_edges(
         edge_table, index, (source, target), weight, edge_features, directed
     )
-    parts["x"], parts["feature_names"] = _node_features(
-        node_table, features, {node_id, label, text, graph_id}
+    parts["x"], parts["feature_names"], scaling = _node_features(
+        node_table, features, {node_id, label, text, graph_id}, scale
     )
+    parts["meta"] = {"source": "table"}
+    if scaling is not None:
+        parts["meta"]["feature_scaling"] = scaling.to_dict()
     parts["texts"] = _texts(node_table, text, index, missing_text)
     name = name or _default_name(Path(nodes or edges))
     if graph_id is None:
@@ -188,19 +199,24 @@ def _read_edges(table, index, ends, weight, edge_features, directed):
     }
 
 
-def _node_features(table, features, exclude):
-    """Numeric node columns as ``x`` (``None`` when there are none)."""
+def _node_features(table, features, exclude, scale):
+    """Numeric node columns as ``x`` (``None`` when there are none), their
+    names and the scaling applied (``None`` when unscaled)."""
     if table is None or features is None:
-        return None, ["constant"]
+        return None, ["constant"], None
     if features == "auto":
         features = [
             c for c in table.frame.columns
             if c not in exclude and _numeric_column(table, c)
         ]
     if not features:
-        return None, ["constant"]
+        return None, ["constant"], None
     values = np.column_stack([table.numbers(c, "feature") for c in features])
-    return torch.as_tensor(values, dtype=torch.float32), list(features)
+    scaling = None
+    if scale:
+        values, scaling = scale_columns(values, list(features))
+    x = torch.as_tensor(values, dtype=torch.float32)
+    return x, list(features), scaling
 
 
 def _numeric_column(table: Table, column: str) -> bool:
@@ -241,66 +257,6 @@ def _texts(table, column, index, missing_text):
     )
 
 
-MISSING_WORDS = {"nan", "na", "n/a", "null", "none"}
-
-
-def _targets(table: Table, column: str, task: str):
-    """Labels of a node or graph table as ``(y, classes)``."""
-    if column not in table.frame.columns:
-        table.fail(
-            f"no label column {column!r}; the columns are "
-            f"{[str(c) for c in table.frame.columns]}. Name the label column"
-            " with label=..., or pass label=None to read unlabelled data "
-            "(e.g. to predict).", None, column,
-        )
-    if task == "regression":
-        values = table.numbers(column, "label")
-        return torch.as_tensor(values, dtype=torch.float32), None
-    values = table.column(column, "label").tolist()
-    row = _missing_label(values)
-    if row is not None:
-        shown = "" if id_key(values[row]) == "" else f" ({values[row]!r})"
-        table.fail(f"label is missing{shown}; every row needs a label (or "
-                   "pass label=None).", row, column)
-    y, classes = encode_labels(typed_labels(values))
-    return torch.from_numpy(y), classes
-
-
-def _missing_label(values: list) -> int | None:
-    """Row of the first missing label, or ``None``.
-
-    Blank cells, JSON ``null`` and NaN are missing, and so is the word
-    ``nan``. ``NA``, ``N/A``, ``null`` and ``None`` count as missing only
-    among numeric labels; with word labels they may be class names.
-    """
-    keys = [id_key(v) for v in values]
-    words = [k.lower() for k in keys]
-    numeric = all(_is_number(k) for k, w in zip(keys, words)
-                  if w not in MISSING_WORDS and k)
-    for row, (key, word) in enumerate(zip(keys, words)):
-        if not key or word == "nan" or (numeric and word in MISSING_WORDS):
-            return row
-    return None
-
-
-def _is_number(text: str) -> bool:
-    """True when ``text`` reads as a number."""
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _label_names(table: Table, classes: list | None) -> dict[str, Any]:
-    """``{"label_names": [...]}`` from ``label_names.json``, if present."""
-    path = table.path.parent / "label_names.json"
-    if classes is None or not path.is_file():
-        return {}
-    names = json.loads(path.read_text(encoding="utf-8"))
-    return {"label_names": [str(names.get(str(c), c)) for c in classes]}
-
-
 def _node_dataset(table, label, task, index, name, parts):
     """One graph whose ``y`` has an entry per node."""
     num_nodes = len(index.ids)
@@ -311,10 +267,10 @@ def _node_dataset(table, label, task, index, name, parts):
     for key in ("edge_weight", "edge_attr"):
         if parts[key] is not None:
             graph[key] = parts[key]
-    classes, meta = None, {"source": "table"}
+    classes, meta = None, parts["meta"]
     if table is not None and label is not None:
-        graph.y, classes = _targets(table, label, task)
-        meta.update(_label_names(table, classes))
+        graph.y, classes = read_targets(table, label, task)
+        meta.update(label_names(table, classes))
     return GraphDataset(
         graphs=[graph], level="node", name=name, classes=classes,
         node_ids=[index.ids],
@@ -339,7 +295,7 @@ def _graph_dataset(table, options, index, name, parts):
                    allow_empty, None if table is None else table.path)
     classes = None
     if table is not None and label is not None:
-        y, classes = _targets(table, label, task)
+        y, classes = read_targets(table, label, task)
         for graph, target in zip(graphs, y):
             graph.y = target.view(1)
     cuts = np.cumsum([0] + [g.num_nodes for g in graphs]).tolist()
@@ -350,7 +306,7 @@ def _graph_dataset(table, options, index, name, parts):
         graph_ids=original_ids(graph_ids),
         node_ids=[[index.ids[i] for i in idx] for idx in per_graph],
         texts=texts and [[texts[i] for i in idx] for idx in per_graph],
-        feature_names=parts["feature_names"], meta={"source": "table"},
+        feature_names=parts["feature_names"], meta=parts["meta"],
     )
 
 

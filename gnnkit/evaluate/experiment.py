@@ -55,7 +55,7 @@ class Experiment:
         out: dict[str, Any] = {
             "dataset": self.dataset.name,
             "model": self.cv.model_config["name"],
-            "task": f"graph_{self.dataset.task}",
+            "task": f"{self.dataset.level}_{self.dataset.task}",
             "seed": self.cv.seed,
             "folds": len(self.cv.folds),
             "wall_seconds": round(self.wall_seconds, 2),

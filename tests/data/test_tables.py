@@ -37,7 +37,7 @@ def small(tmp_path):
 
 def test_read_csv_graph_undirected_exact_edges(small):
     edges, nodes = small
-    data = read_csv_graph(edges, nodes, text="text")
+    data = read_csv_graph(edges, nodes, text="text", scale=False)
     graph = data[0]
     # Given rows, then reversed rows; exact repeats (a-b twice, c-c) go.
     assert graph.edge_index.tolist() == [[0, 1, 2, 1, 2], [1, 2, 2, 0, 1]]
@@ -167,7 +167,7 @@ def test_read_csv_graph_graph_level(tmp_path):
     with pytest.raises(DataError, match=r"graph g3 \(index 2\) has no nodes"):
         read_csv_graph(edges, nodes, graphs=graphs, graph_id="gid")
     data = read_csv_graph(edges, nodes, graphs=graphs, graph_id="gid",
-                          allow_empty=True)
+                          allow_empty=True, scale=False)
     assert data.level == "graph" and data.graph_ids == ["g2", "g1", "g3"]
     assert data.y.tolist() == [0, 1, 1] and data.classes == [-1, 1]
     assert data[0].x.tolist() == [[3], [4], [5]]
@@ -217,7 +217,8 @@ NODES = "id,f,label\na,1,x\nb,2,y\nc,3,x\n"
 
 def test_read_csv_graph_header_only_edges_gives_no_edges(tmp_path):
     edges = write(tmp_path / "e.csv", "source,target\n")
-    data = read_csv_graph(edges, write(tmp_path / "n.csv", NODES))
+    data = read_csv_graph(edges, write(tmp_path / "n.csv", NODES),
+                          scale=False)
     assert tuple(data[0].edge_index.shape) == (2, 0)
     assert data[0].x.tolist() == [[1.0], [2.0], [3.0]]
     assert data[0].y.tolist() == [0, 1, 0]
@@ -342,4 +343,4 @@ def test_read_csv_graph_no_label_column_points_to_label_none(tmp_path):
         read_csv_graph(edges, nodes)
     data = read_csv_graph(edges, nodes, label=None)
     assert data.classes is None and data[0].y is None
-    assert data[0].x.tolist() == [[1.0], [2.0]]
+    assert data[0].x.tolist() == [[-1.0], [1.0]]  # z-scored 1 and 2
