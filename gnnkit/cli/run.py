@@ -41,10 +41,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--task", default="auto", choices=("auto", "link"),
                         help="'link' runs link prediction (default: the "
                         "dataset's own task)")
-    parser.add_argument("--mode", default="gnn",
+    parser.add_argument("--mode", default=None,
                         choices=("gnn", "cascade", "joint", "lm"),
                         help="for graphs with node text: how the language "
-                        "model is used (default: gnn)")
+                        "model is used (default: cascade for node texts "
+                        "without numeric features, else gnn)")
     parser.add_argument("--lm-strategy", default="lora",
                         help="LM strategy of --mode joint: frozen, top-k, "
                         "full, lora, prefix (default: lora)")
@@ -144,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
 
         return run_link(args)
     dataset = read_data(args)
+    args.mode = args.mode or default_mode(dataset)
     if dataset.level == "node" and args.mode != "gnn":
         from gnnkit.cli.compare import run_node_mode
 
@@ -156,6 +158,19 @@ def run(args: argparse.Namespace) -> int:
             f"dataset '{dataset.name}' is graph-level (use --mode gnn)."
         )
     return run_cv_job(args, dataset)
+
+
+def default_mode(dataset: GraphDataset) -> str:
+    """``"cascade"`` for a node-level graph whose only features are its
+    texts (a GNN would see a constant column), else ``"gnn"``."""
+    text_only = (dataset.level == "node" and dataset.texts is not None
+                 and dataset.feature_names == ["constant"])
+    if text_only:
+        print(f"{dataset.name}: nodes carry text and no numeric features, "
+              "so the language model's embeddings are the features "
+              "(--mode cascade; pass --mode gnn to train on a constant).")
+        return "cascade"
+    return "gnn"
 
 
 def hide_library_progress() -> None:

@@ -128,3 +128,22 @@ def test_predict_refuses_out_that_is_a_folder(mutag_run, capsys):
 
     assert code == 2
     assert "is a folder" in capsys.readouterr().err
+
+
+def test_default_mode_is_cascade_only_for_text_without_features(capsys):
+    from torch_geometric.data import Data
+
+    from gnnkit.cli.run import default_mode
+    from gnnkit.data.dataset import GraphDataset
+
+    graph = Data(x=torch.ones(2, 1), edge_index=torch.tensor([[0], [1]]),
+                 y=torch.tensor([0, 1]))
+    texts = GraphDataset([graph], level="node", texts=[["a", "b"]],
+                         feature_names=["constant"], name="tiny")
+    numbers = GraphDataset([graph], level="node", texts=[["a", "b"]],
+                           feature_names=["year"], name="tiny")
+
+    assert default_mode(texts) == "cascade"
+    assert "--mode cascade" in capsys.readouterr().out
+    assert default_mode(numbers) == "gnn"
+    assert default_mode(load_dataset("MUTAG")) == "gnn"
