@@ -19,15 +19,13 @@ from gnnkit.evaluate.ranking import (
     recommend,
     top_triples,
 )
-from gnnkit.models.link import (
-    RelationalLinkModel,
-    build_link_model,
-    kg_text_features,
-)
+from gnnkit.models.kg import RelationalLinkModel, kg_text_features
+from gnnkit.models.link import build_link_model
 from gnnkit.text.encoder import TextEncoder
 from gnnkit.train.config import TrainConfig
 from gnnkit.train.fit import fit
-from gnnkit.train.link_tasks import KGTask, LinkTask
+from gnnkit.train.kg_tasks import KGTask
+from gnnkit.train.link_tasks import LinkTask
 
 GRAPH_PROTOCOL = (
     "Held-out links: PyG RandomLinkSplit, 85/5/10 % of the undirected "

@@ -25,7 +25,7 @@ from gnnkit.data.knowledge import (
 )
 from gnnkit.errors import DataError
 from gnnkit.models.link import LinkModel
-from gnnkit.train.link_tasks import KGTask
+from gnnkit.train.kg_tasks import KGTask
 
 __all__ = [
     "answer_sets",

@@ -17,7 +17,7 @@ from gnnkit.evaluate.ranking import (
     top_triples,
 )
 from gnnkit.models.link import DotProductDecoder, LinkModel
-from gnnkit.train.link_tasks import KGTask
+from gnnkit.train.kg_tasks import KGTask
 
 # Three queries over five candidates, worked out by hand:
 #   q0: target 2 (0.5); 1 and 3 score 0.9; 1 is another known answer, so
