@@ -42,10 +42,16 @@ class _Kind:
 
 
 _KINDS: dict[str, _Kind] = {}
-#: kinds whose module registers itself on import: kind -> (module, saver,
-#: loader) function names, imported only when such a folder is met
+#: kinds with their own saver and loader: kind -> (module, saver, loader)
+#: function names, imported only when such a model or folder is met
 _LAZY = {"lm_gnn": ("gnnkit.models.fusion_io", "save_lm_gnn",
                     "load_lm_gnn")}
+#: kinds whose module registers them on import, imported when met
+_REGISTERED_BY = {
+    "link_model": "gnnkit.models.link",
+    "relational_link_model": "gnnkit.models.kg",
+    "molecule_text": "gnnkit.models.molecule_fusion",
+}
 
 
 def register_kind(
@@ -197,6 +203,8 @@ def _entry(kind: str, path: Path) -> _Kind:
 
 
 def _import_lazy(kind: str) -> None:
+    if kind in _REGISTERED_BY:
+        importlib.import_module(_REGISTERED_BY[kind])
     if kind in _LAZY:
         module_name, saver, loader = _LAZY[kind]
         module = importlib.import_module(module_name)
@@ -206,7 +214,7 @@ def _import_lazy(kind: str) -> None:
 
 
 def _known() -> list[str]:
-    return sorted(set(_KINDS) | set(_LAZY))
+    return sorted(set(_KINDS) | set(_LAZY) | set(_REGISTERED_BY))
 
 
 def _read_config(path: Path) -> dict[str, Any]:

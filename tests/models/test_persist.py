@@ -170,3 +170,31 @@ def test_register_kind_with_own_saver_and_loader(tmp_path):
 def test_register_kind_needs_builder_or_both_hooks():
     with pytest.raises(ValueError, match="needs a builder, or both"):
         register_kind("half", saver=_save_folder)
+
+
+LINK_FRESH = """
+import sys, torch
+from gnnkit.models.persist import load_model
+model, info = load_model(sys.argv[1])
+x, edge_index = torch.load(sys.argv[2])
+torch.save(model.encode(x, edge_index), sys.argv[3])
+print(type(model).__name__)
+"""
+
+
+def test_link_model_loads_in_a_fresh_process(tmp_path):
+    from gnnkit.models.link import build_link_model
+
+    torch.manual_seed(0)
+    model = build_link_model("gcn", 3, out_channels=4,
+                             hidden_channels=8).eval()
+    save_model(tmp_path / "m", model)
+    torch.save((X, EDGE_INDEX), tmp_path / "inputs.pt")
+    proc = subprocess.run(
+        [sys.executable, "-c", LINK_FRESH, str(tmp_path / "m"),
+         str(tmp_path / "inputs.pt"), str(tmp_path / "out.pt")],
+        capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    assert proc.stdout.strip() == "LinkModel"
+    assert torch.equal(torch.load(tmp_path / "out.pt"),
+                       model.encode(X, EDGE_INDEX))
