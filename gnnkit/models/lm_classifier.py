@@ -8,8 +8,11 @@ al., 2019) and trains with gnnkit's one fit loop through
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
-from typing import Any, Sequence
+import re
+from typing import Any, Iterator, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -21,6 +24,45 @@ from gnnkit.text.encoder import load_lm
 from gnnkit.text.tokens import (
     usable_length,
 )
+
+HEAD_PREFIXES = ("classifier.", "pre_classifier.", "score.")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class _FreshHeadFilter(logging.Filter):
+    """Drops transformers' load report when all it lists is the new head.
+
+    A classification head on a pretrained encoder is missing from the
+    checkpoint by design; any other key in the report keeps it visible.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = _ANSI.sub("", record.getMessage())
+        if "LOAD REPORT" not in message:
+            return True
+        rows = [
+            [cell.strip() for cell in line.split("|")]
+            for line in message.splitlines()
+            if "|" in line
+        ]
+        rows = [row for row in rows if row[0] != "Key"]
+        fresh_head = all(
+            row[0].startswith(HEAD_PREFIXES) and row[1] == "MISSING"
+            for row in rows
+        )
+        return not (rows and fresh_head)
+
+
+@contextlib.contextmanager
+def _quiet_fresh_head() -> Iterator[None]:
+    """Hide the expected "classifier.* MISSING" report while loading."""
+    logger = logging.getLogger("transformers.modeling_utils")
+    quiet = _FreshHeadFilter()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
 
 
 class LMNodeClassifier(nn.Module):
@@ -60,11 +102,12 @@ class LMNodeClassifier(nn.Module):
     ) -> None:
         super().__init__()
         if model is None:
-            model, tokenizer = load_lm(
-                name_or_path,
-                task="sequence-classification",
-                num_labels=num_classes,
-            )
+            with _quiet_fresh_head():
+                model, tokenizer = load_lm(
+                    name_or_path,
+                    task="sequence-classification",
+                    num_labels=num_classes,
+                )
         self.lm = model
         self.tokenizer = tokenizer
         self.num_classes = int(model.config.num_labels)

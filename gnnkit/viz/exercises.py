@@ -46,29 +46,35 @@ def check_answer(
     *,
     hint: str,
     atol: float = 1e-4,
+    rtol: float = 5e-3,
 ) -> Check:
     """Compare a learner's answer with the value a cell computed.
 
-    Numbers (and tensors or arrays of them) match within ``atol``; other
-    values must be equal. The returned :class:`Check` shows a tick, or the
-    ``hint`` when the answer is not right yet.
+    Numbers (and tensors or arrays of them) match when they differ by at
+    most ``atol`` or by at most ``rtol`` of the larger one, so an answer
+    typed with three significant digits (``0.665`` for ``125 / 188``)
+    passes. Two ints, strings, bools and other values must be equal. The
+    returned :class:`Check` shows a tick, or the ``hint`` when the answer
+    is not right yet.
 
     Args:
         name (str): what the exercise asks for, shown in the verdict.
         answer: the learner's value.
         expected: the value computed by the notebook.
         hint (str): shown when the answer is wrong.
-        atol (float): tolerance for numbers (default: ``1e-4``).
+        atol (float): absolute tolerance for numbers (default: ``1e-4``).
+        rtol (float): relative tolerance for numbers (default: ``5e-3``,
+            about three significant digits).
 
     Example:
         >>> check_answer("edge rows", 8, 8, hint="count both directions")
         gnnkit-check: passed: edge rows is correct.
     """
-    return Check(_matches(answer, expected, atol), name, hint)
+    return Check(_matches(answer, expected, atol, rtol), name, hint)
 
 
-def _matches(answer: Any, expected: Any, atol: float) -> bool:
-    """Whether ``answer`` equals ``expected`` (numbers within ``atol``)."""
+def _matches(answer: Any, expected: Any, atol: float, rtol: float) -> bool:
+    """Whether ``answer`` equals ``expected`` (numbers within tolerance)."""
     if answer is None:
         return False
     if hasattr(expected, "tolist"):
@@ -79,11 +85,15 @@ def _matches(answer: Any, expected: Any, atol: float) -> bool:
         return (
             isinstance(answer, (list, tuple))
             and len(answer) == len(expected)
-            and all(_matches(a, e, atol) for a, e in zip(answer, expected))
+            and all(
+                _matches(a, e, atol, rtol) for a, e in zip(answer, expected)
+            )
         )
     if isinstance(expected, float) or isinstance(answer, float):
         try:
-            return math.isclose(float(answer), expected, abs_tol=atol)
+            return math.isclose(
+                float(answer), float(expected), rel_tol=rtol, abs_tol=atol
+            )
         except (TypeError, ValueError):
             return False
     return answer == expected

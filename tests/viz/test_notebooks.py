@@ -72,6 +72,26 @@ def test_check_answer_numbers_within_tolerance():
     assert not check_answer("v", None, 3, hint="h").passed
 
 
+def test_check_answer_accepts_three_significant_digits():
+    majority = 125 / 188  # 0.66489..., "66.5 %" in notebook 01
+    assert check_answer("v", 0.665, majority, hint="h").passed
+    assert not check_answer("v", 0.67, majority, hint="h").passed
+    h3 = torch.tensor([0.40825, 0.40825])  # 1 / sqrt(6), notebook 02
+    assert check_answer("v", [0.408, 0.408], h3, hint="h").passed
+    assert not check_answer("v", [0.42, 0.408], h3, hint="h").passed
+    assert check_answer("v", 0.065, 0.0648, hint="h").passed  # notebook 08
+    assert not check_answer("v", 0.07, 0.0648, hint="h").passed
+    assert not check_answer("v", 0.013, 0.0125, hint="h").passed
+    assert check_answer("v", 0.013, 0.0125, hint="h", rtol=0.05).passed
+
+
+def test_check_answer_keeps_ints_exact():
+    assert not check_answer("v", 1001, 1000, hint="h").passed
+    assert check_answer("v", 1000, 1000, hint="h").passed
+    assert check_answer("v", 1000.0, 1000, hint="h").passed
+    assert not check_answer("v", 1.0, "gcn", hint="h").passed
+
+
 def test_check_answer_shows_hint_when_wrong():
     verdict = check_answer("edge rows", 7, 8, hint="count both ways")
     assert repr(verdict) == (

@@ -168,7 +168,8 @@ for name, w in [("pretrained LM", typical(base)), ("fresh GCN", typical(gnn))]:
 # ### Exercise 3
 #
 # A weight of size 0.04 takes one AdamW step at learning rate $5 \times
-# 10^{-4}$. By what fraction of its size does it change (about)?
+# 10^{-4}$. By what fraction of its size does it change? An answer
+# within 5 % counts.
 
 # %%
 answer = 5e-4 / 0.04  # your answer
@@ -177,7 +178,7 @@ weight = torch.nn.Parameter(torch.tensor([0.04]))
 weight.grad = torch.tensor([0.3])
 torch.optim.AdamW([weight], lr=5e-4, weight_decay=0.0).step()
 check_answer("relative change of one step", answer,
-             (0.04 - weight.item()) / 0.04,
+             (0.04 - weight.item()) / 0.04, rtol=0.05,
              hint="the first AdamW step moves a weight by about the "
                   "learning rate; divide by the weight's size.")
 

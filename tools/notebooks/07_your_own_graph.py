@@ -9,7 +9,8 @@
 # Out of the box it runs on a small pair of files cut from the shipped
 # Cora citation graph, so every cell works before you bring anything. To
 # use your own files, upload them (or type their paths) in section 2 and
-# pick your columns; every later cell follows the widgets.
+# pick your columns; every later cell follows the widgets. A table of
+# numbers without any text works too.
 #
 # Every exercise cell holds a working answer. Change it to your own and
 # run the cell: a green tick means right, otherwise you get a hint.
@@ -24,6 +25,7 @@
 from pathlib import Path
 
 import ipywidgets as widgets
+from IPython.display import display
 import pandas as pd
 import torch
 from torch_geometric.data import Data
@@ -31,6 +33,7 @@ from torch_geometric.utils import k_hop_subgraph
 
 from gnnkit.cli.predict import prediction_rows
 from gnnkit.data.shipped import data_dir, load_dataset
+from gnnkit.data.align import align_features
 from gnnkit.data.summary import summarize, summary_table
 from gnnkit.data.tables import read_csv_graph, read_table
 from gnnkit.evaluate.metrics import classification_metrics
@@ -43,8 +46,11 @@ from gnnkit.train.config import TrainConfig
 from gnnkit.train.fit import fit
 from gnnkit.train.predict import predict
 from gnnkit.train.tasks import NodeTask
-from gnnkit.viz.figures import confusion_matrix_figure, graph_figure
+from gnnkit.viz.columns import column_menus, numeric_columns
 from gnnkit.viz.exercises import check_answer
+from gnnkit.viz.figures import confusion_matrix_figure, graph_figure
+from gnnkit.viz.own_files import (ROLES, join_new_rows, labels_of,
+                                  save_uploads)
 
 OUT = Path("runs") / "07_your_own_graph"
 OUT.mkdir(parents=True, exist_ok=True)
@@ -62,6 +68,8 @@ OUT.mkdir(parents=True, exist_ok=True)
 # papers within three citations of two Cora papers, each with its topic
 # and title. Twelve papers are held back in `new_nodes.csv` and
 # `new_edges.csv`, to play the part of rows that arrive after training.
+# They keep their topic so that we can score the predictions at the end;
+# the model never sees it.
 
 # %%
 src = data_dir() / "Cora_TAG"
@@ -79,67 +87,70 @@ new = nodes.sample(12, random_state=0)
 later = edges.citing.isin(new.paper) | edges.cited.isin(new.paper)
 nodes.drop(new.index).to_csv(OUT / "nodes.csv", index=False)
 edges[~later].to_csv(OUT / "edges.csv", index=False)
-new.drop(columns="topic").to_csv(OUT / "new_nodes.csv", index=False)
+new.to_csv(OUT / "new_nodes.csv", index=False)
 edges[later].to_csv(OUT / "new_edges.csv", index=False)
 
 # %% [markdown]
 # The example files now sit in `runs/07_your_own_graph/`: a node table
 # with the columns `paper`, `topic` and `title`, and an edge table with
-# `citing` and `cited`. The new nodes come without their topic, as new
-# data would.
+# `citing` and `cited`.
 #
 # ## 2. Point the widgets at your files
 #
-# Upload CSV files with the button (they are saved into the output
-# folder) or type paths into the two boxes. The boxes start at the example
-# files, so the notebook runs as it is.
+# Four boxes hold the paths of the node table, the edge table and the
+# (optional) new rows to predict on later; they start at the example
+# files, so the notebook runs as it is. Type your own paths, or upload
+# your files with the button: they are saved to
+# `runs/07_your_own_graph/uploads/` and each goes to its box by name --
+# a name with `edge` (or `link`, `cite`) is the edge table, any other the
+# node table, and `new` in a name marks new rows.
 
 # %%
 upload = widgets.FileUpload(accept=".csv,.tsv,.jsonl,.gz", multiple=True)
-nodes_path = widgets.Text(str(OUT / "nodes.csv"), description="nodes")
-edges_path = widgets.Text(str(OUT / "edges.csv"), description="edges")
+boxes = {role: widgets.Text(str(OUT / f"{role}.csv"),
+                            description=role.replace("_", " "))
+         for role in ROLES}
 
-def save_uploads(change):
-    for item in upload.value:
-        (OUT / item.name).write_bytes(item.content)
-    nodes_path.value = str(OUT / upload.value[0].name)
+def on_upload(change):
+    for role, path in save_uploads(upload.value, OUT / "uploads").items():
+        boxes[role].value = path
 
-upload.observe(save_uploads, "value")
-widgets.VBox([upload, nodes_path, edges_path])
+upload.observe(on_upload, "value")
+widgets.VBox([upload, *boxes.values()])
 
 # %% [markdown]
-# An uploaded file is written to `runs/07_your_own_graph/` and its path
-# put in the nodes box; correct the boxes by hand if needed. Next, tell
-# gnnkit which column plays which role. The menus list the columns found
-# in your files and start at a guess.
+# Uploading a node or edge table without new rows empties the two
+# new-rows boxes: the example's new rows do not belong to your graph.
+# Correct any box by hand if needed. Next, tell gnnkit which column plays
+# which role. The menus list the columns found in your files and start at
+# a guess (`gnnkit.viz.columns` guesses by name, such as `src`, `dst`,
+# `id`, `label` or `abstract`, then by the cells: unique values make an
+# id, few distinct values a label, long words a text), never giving one
+# column two roles.
 
 # %%
-node_cols = list(read_table(nodes_path.value).frame.columns)
-edge_cols = list(read_table(edges_path.value).frame.columns)
-
-def menu(role, columns, guess):
-    value = guess if guess in columns else columns[0]
-    return widgets.Dropdown(options=columns, value=value, description=role)
-
-mapping = {"node_id": menu("node_id", node_cols, "paper"),
-           "label": menu("label", node_cols, "topic"),
-           "text": menu("text", node_cols, "title"),
-           "source": menu("source", edge_cols, "citing"),
-           "target": menu("target", edge_cols, "cited")}
+node_table = read_table(boxes["nodes"].value).frame
+edge_table = read_table(boxes["edges"].value).frame
+mapping = column_menus(node_table, edge_table)
 widgets.VBox(list(mapping.values()))
 
 # %% [markdown]
 # If you change a path, rerun this cell so the menus list the new
-# columns. With the menus set, everything below reads them through
+# columns. Set `text` to `(none)` when your nodes carry no text: the
+# numeric columns of the node table (all but the id and label) are then
+# the features. With the menus set, everything below reads them through
 # `columns`.
 #
 # ## 3. Read the graph and look at it
 
 # %%
 columns = {role: menu.value for role, menu in mapping.items()}
-dataset = read_csv_graph(edges_path.value, nodes_path.value, **columns,
-                         features=None, name="my_graph")
-print(columns)
+feature_columns = ([] if columns["text"]
+                   else numeric_columns(node_table, columns))
+dataset = read_csv_graph(boxes["edges"].value, boxes["nodes"].value,
+                         **columns, features=feature_columns or None,
+                         name="my_graph")
+print(columns, "numeric features:", feature_columns)
 print(summary_table(summarize(dataset)))
 
 # %% [markdown]
@@ -153,16 +164,21 @@ print(summary_table(summarize(dataset)))
 # %% [markdown]
 # ### Exercise 1
 #
-# Each undirected citation is stored as two edge rows. How many rows
-# should `edge_index` have, given the number of lines in the edge file?
+# Each undirected citation is stored as two edge rows, one per
+# direction; a self-loop is one row, and a pair written twice (in either
+# direction) is kept once. How many rows should `edge_index` have, given
+# the rows of the edge file? (The example has no repeats or self-loops:
+# twice the number of rows. Your own file may have both.)
 
 # %%
-edge_file = read_table(edges_path.value).frame
-answer = 2 * len(edge_file)  # your answer
+ends = edge_table[[columns["source"], columns["target"]]]
+pairs = {tuple(sorted(row)) for row in ends.itertuples(index=False)}
+loops = sum(a == b for a, b in pairs)
+answer = 2 * len(pairs) - loops  # your answer
 
 check_answer("edge rows", answer, dataset[0].edge_index.size(1),
-             hint="count the data rows of the edge file and double them "
-                  "(there are no repeated pairs or self-loops here).")
+             hint="count the distinct pairs of the edge file, double "
+                  "them, and count each self-loop once.")
 
 # %% [markdown]
 # ## 4. Turn the texts into features
@@ -171,10 +187,13 @@ check_answer("edge rows", answer, dataset[0].edge_index.size(1),
 # small language model, see notebook 04) turns each title into a
 # 384-dimensional vector. Titles are short, so 32 tokens are enough;
 # `cache=True` stores the vectors on disk so a second run encodes nothing.
+# A table without text keeps its numeric columns as they are.
 
 # %%
 encoder = TextEncoder(max_length=32)
-dataset = encode_dataset(dataset, encoder, cache=True, progress_bar=False)
+if columns["text"]:
+    dataset = encode_dataset(dataset, encoder, cache=True,
+                             progress_bar=False)
 data = dataset[0]
 print(data)
 
@@ -304,6 +323,7 @@ check_answer("most important neighbour", answer, max(scores, key=scores.get),
 # %%
 saved = save_model(OUT / "model", gcn, classes=dataset.classes,
                    extra={"text_column": columns["text"],
+                          "feature_columns": feature_columns,
                           "encoder_max_length": encoder.max_length})
 print(sorted(p.name for p in saved.iterdir()))
 
@@ -329,27 +349,41 @@ check_answer("reloaded model agrees", answer,
 # %% [markdown]
 # ## 9. Predict on new rows
 #
-# New papers arrive with their titles and citations but no topic; point
-# `NEW_NODES` and `NEW_EDGES` at your own new rows. We put old and new
-# rows together (new papers cite old ones), read them with `label=None`,
-# encode the texts with the same encoder -- the cache makes the old ones
-# free -- and let the reloaded model label every node.
+# New papers arrive with their titles and citations but no topic for the
+# model; the `new nodes` and `new edges` boxes of section 2 point at them
+# (leave `new edges` empty if the new nodes come without edges).
+# `join_new_rows` writes old and new rows together (new papers cite old
+# ones), keeping only the columns prediction needs -- the label is left
+# out -- and checks that the new ids really are new. When there are no
+# new rows, or they do not match your columns, it says so and the cells
+# below skip.
 
 # %%
-NEW_NODES, NEW_EDGES = OUT / "new_nodes.csv", OUT / "new_edges.csv"
-old_nodes = read_table(nodes_path.value).frame
-new_nodes = read_table(NEW_NODES).frame
-pd.concat([old_nodes.drop(columns=columns["label"]), new_nodes]).to_csv(
-    OUT / "all_nodes.csv", index=False)
-pd.concat([read_table(p).frame for p in (edges_path.value, NEW_EDGES)]
-          ).to_csv(OUT / "all_edges.csv", index=False)
-everything = read_csv_graph(OUT / "all_edges.csv", OUT / "all_nodes.csv",
-                            **{**columns, "label": None}, features=None)
-everything = encode_dataset(everything, encoder, cache=True,
-                            progress_bar=False)
-rows = prediction_rows(everything, predict(reloaded, everything[0]), info)
-fresh = pd.DataFrame(rows).set_index("id")
-fresh.loc[new_nodes[columns["node_id"]], ["prediction"]]
+joined = join_new_rows(*(boxes[role].value for role in ROLES), columns,
+                       OUT, features=feature_columns)
+print(joined.note)
+
+# %% [markdown]
+# We read the joined tables with `label=None`, encode the texts with the
+# same encoder -- the cache makes the old ones free -- (or put numeric
+# columns on the training data's scale with `align_features`) and let the
+# reloaded model label every node.
+
+# %%
+if joined.ready:
+    everything = read_csv_graph(joined.edges, joined.nodes,
+                                **{**columns, "label": None},
+                                features=feature_columns or None)
+    if columns["text"]:
+        everything = encode_dataset(everything, encoder, cache=True,
+                                    progress_bar=False)
+    else:  # the training columns, on the training data's scale
+        everything = align_features(everything, dataset.feature_names,
+                                    dataset.meta.get("feature_scaling"))
+    rows = prediction_rows(everything, predict(reloaded, everything[0]),
+                           info)
+    fresh = pd.DataFrame(rows).astype({"id": str}).set_index("id")
+    display(fresh.loc[joined.new_ids, ["prediction"]])
 
 # %% [markdown]
 # One predicted topic per new paper, by its id, with the class
@@ -359,17 +393,24 @@ fresh.loc[new_nodes[columns["node_id"]], ["prediction"]]
 # %% [markdown]
 # ### Exercise 5
 #
-# We kept the true topics of the new papers (in `new`). What share of
-# the new papers did the model label correctly?
+# The example's new rows still carry their true topic (the model never
+# saw it); `labels_of` reads it by id. What share of the new papers did
+# the model label correctly? New rows without a label column have
+# nothing to score, and the cell says so.
 
 # %%
-truth = new.set_index("paper").topic
-answer = (fresh.prediction[truth.index] == truth).mean()  # your answer
-
-check_answer("accuracy on the new rows", answer,
-             sum(fresh.prediction[p] == truth[p] for p in truth.index)
-             / len(truth),
-             hint="compare fresh.prediction with truth paper by paper.")
+truth = labels_of(boxes["new_nodes"].value, columns) if joined.ready else None
+if truth:
+    truth = pd.Series(truth)
+    right = fresh.prediction.astype(str)[truth.index] == truth
+    answer = right.mean()  # your answer
+    display(check_answer(
+        "accuracy on the new rows", answer,
+        sum(str(fresh.prediction[i]) == t for i, t in truth.items())
+        / len(truth),
+        hint="compare fresh.prediction with truth paper by paper."))
+else:
+    print("No labelled new rows to score.")
 
 # %% [markdown]
 # ## Conclusion

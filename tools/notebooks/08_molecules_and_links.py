@@ -187,7 +187,7 @@ for name in ["mlp", "gcn"]:
     model = build_link_model(name, 384, out_channels=64)
     fit(model, links, config)
     scores[name] = links.evaluate(model, ks=(10,))
-    print(name, {k: round(v, 3) for k, v in scores[name].items()})
+    print(name, {k: round(v, 4) for k, v in scores[name].items()})
 
 # %% [markdown]
 # ROC-AUC asks whether a held-out citation scores higher than a random
