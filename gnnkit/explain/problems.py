@@ -1,5 +1,5 @@
 """The computation graph an explanation runs on, and its map back to the
-user's graph: a graph _alone or inside a batch, or a node on its k-hop
+user's graph: a graph alone or inside a batch, or a node on its k-hop
 subgraph."""
 
 from __future__ import annotations
