@@ -160,8 +160,5 @@ def test_explorer_from_joint_run_explains_gnn_on_lm_embeddings(tiny_lm,
     assert explorer.dataset.graphs[0].x.shape == (10, 32)
     assert dash.prepared.dataset.graphs[0].x.shape == (10, 1)  # untouched
     assert explorer.attribution.item == "n5"
-    if strategy == "top-2":
-        assert explorer.words.texts[0].node == "n5"
-    else:  # PEFT's wrapper hides get_input_embeddings(): said, not hidden
-        text = explorer.token_pane.figure.layout.annotations[0].text
-        assert text.startswith("Token view failed for this model:")
+    assert explorer.words.texts[0].node == "n5"  # LoRA's adapters too
+    assert explorer.token_pane.figure.data[0].y[0] == "node n5"
