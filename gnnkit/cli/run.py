@@ -69,9 +69,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--no-progress", action="store_true",
                         help="hide progress bars")
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: 1 for graph-level "
-                        "jobs, whose small graphs train fastest on one "
-                        "thread; torch's default otherwise)")
+                        help="torch CPU threads (default: 1 for GNN "
+                        "cross-validation, whose small tensors train "
+                        "fastest on one thread; torch's default when a "
+                        "language model runs)")
     add_link_options(parser)
     return parser
 
@@ -185,7 +186,7 @@ def hide_library_progress() -> None:
 
 def run_cv_job(args: argparse.Namespace, dataset: GraphDataset) -> int:
     """Cross-validate, save and report on a graph- or node-level dataset."""
-    if args.threads is None and dataset.level == "graph":
+    if args.threads is None:
         torch.set_num_threads(1)
     out = Path(args.out or f"runs/{dataset.name}-{args.model}")
     check_output_dir(out)

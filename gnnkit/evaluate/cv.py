@@ -2,7 +2,9 @@
 
 Each outer fold trains on its training part, early-stops on a stratified
 validation split taken from that training part, and touches its test part
-once, after training (the protocol of Errica et al., 2020).
+once, after training (the protocol of Errica et al., 2020). With
+``repeats > 1`` each fold trains that many models, each with its own
+initialisation and inner validation split, and tests their average.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from gnnkit.evaluate.metrics import (
 )
 from gnnkit.evaluate.splits import inner_validation_split, stratified_kfold
 from gnnkit.models.backbones import GraphModel, build_model
+from gnnkit.models.ensemble import Ensemble
 from gnnkit.train.config import TrainConfig
 from gnnkit.train.fit import Callback, fit
 from gnnkit.train.predict import predict
@@ -56,6 +59,11 @@ class CVFold:
         best_epoch (int): epoch restored by early stopping.
         state_dict (dict): trained weights (see :meth:`CVResult.model`).
         target_scaler (TargetScaler, optional): regression scaler.
+        member_states (list[dict]): weights of every member when the fold
+            trained several (``repeats > 1``); ``state_dict`` is the
+            first. Empty for a single model.
+        member_best_epochs (list[int]): best epoch of every member
+            (``history`` and ``best_epoch`` are the first member's).
     """
 
     index: int
@@ -68,12 +76,17 @@ class CVFold:
     state_dict: dict[str, torch.Tensor] = field(repr=False,
                                                 default_factory=dict)
     target_scaler: TargetScaler | None = None
+    member_states: list[dict[str, torch.Tensor]] = field(
+        repr=False, default_factory=list)
+    member_best_epochs: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (weights left out)."""
         return {
             "index": self.index, "metrics": self.metrics,
-            "best_epoch": self.best_epoch, "history": self.history,
+            "best_epoch": self.best_epoch,
+            "member_best_epochs": self.member_best_epochs,
+            "history": self.history,
             "test_index": self.test_index, "y_true": self.y_true,
             "scores": self.scores,
         }
@@ -93,6 +106,7 @@ class CVResult:
         dataset (str): dataset name.
         task (str): ``"classification"`` or ``"regression"``.
         seed (int): seed of the fold split.
+        repeats (int): models trained and averaged per fold.
     """
 
     folds: list[CVFold]
@@ -102,12 +116,20 @@ class CVResult:
     dataset: str
     task: str
     seed: int
+    repeats: int = 1
 
-    def model(self, fold: int) -> GraphModel:
-        """The trained model of one fold, in eval mode."""
-        model = build_model(**self.model_config)
-        model.load_state_dict(self.folds[fold].state_dict)
-        return model.eval()
+    def model(self, fold: int) -> GraphModel | Ensemble:
+        """The trained model of one fold, in eval mode: an
+        :class:`~gnnkit.models.ensemble.Ensemble` of the fold's members
+        when ``repeats > 1``."""
+        chosen = self.folds[fold]
+        models = []
+        for state in chosen.member_states or [chosen.state_dict]:
+            models.append(build_model(**self.model_config))
+            models[-1].load_state_dict(state)
+        if len(models) == 1:
+            return models[0].eval()
+        return Ensemble(models, self.task).eval()
 
     def pooled_roc_auc(self) -> float | None:
         """ROC-AUC over the test predictions of all folds together."""
@@ -120,6 +142,7 @@ class CVResult:
         """JSON-able form (weights left out)."""
         return {
             "dataset": self.dataset, "task": self.task, "seed": self.seed,
+            "repeats": self.repeats,
             "model_config": self.model_config,
             "train_config": self.train_config, "summary": self.summary,
             "pooled_roc_auc": self.pooled_roc_auc(),
@@ -145,6 +168,7 @@ def cross_validate(
     train_config: TrainConfig | None = None,
     model_kwargs: dict[str, Any] | None = None,
     val_fraction: float = 0.1,
+    repeats: int = 1,
     progress_bar: bool = True,
     callbacks: Sequence[Callback] = (),
 ) -> CVResult:
@@ -157,14 +181,20 @@ def cross_validate(
             :func:`~gnnkit.models.backbones.build_model`.
             (default: ``"gin"``)
         folds (int): outer folds, stratified by class. (default: ``10``)
-        seed (int): seed of the splits; fold ``i`` initialises and trains
-            with ``seed + i``. (default: ``0``)
+        seed (int): seed of the splits; member ``r`` of fold ``i``
+            draws its inner split, initialises and trains with
+            ``seed + r * folds + i``. (default: ``0``)
         train_config (TrainConfig, optional): default: :data:`CV_TRAIN`
             (150 epochs, patience 50, lr 1e-2, batch 32).
         model_kwargs (dict, optional): extra ``build_model`` arguments,
             over the defaults in :data:`CV_MODEL`.
         val_fraction (float): share of each training part held out for
             early stopping. (default: ``0.1``)
+        repeats (int): models trained per fold, each with its own seed
+            and inner validation split; the fold is scored on their mean
+            class probabilities (mean prediction for regression). The
+            test part still plays no part in training or selection.
+            (default: ``1``)
         progress_bar (bool): show a bar over folds. (default: ``True``)
         callbacks (sequence): passed on to every :func:`fit`.
 
@@ -173,7 +203,7 @@ def cross_validate(
         summary over folds.
 
     Raises:
-        ValueError: for a node-level dataset.
+        ValueError: for a node-level dataset or ``repeats < 1``.
 
     Example:
         >>> result = cross_validate(load_dataset("MUTAG"), "gin")
@@ -185,21 +215,26 @@ def cross_validate(
             f"{dataset.level!r} for {dataset.name!r}); use NodeTask with "
             "per_class_split() or random_split() for node tasks."
         )
+    if not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be an integer >= 1 (got {repeats!r}).")
     config = train_config or TrainConfig(**CV_TRAIN)
     config = dataclasses.replace(config, progress_bar=False)
     model_config = _model_config(dataset, model, model_kwargs)
     splits = stratified_kfold(dataset.y, folds=folds, seed=seed)
-    bar = tqdm(splits, desc=f"CV {dataset.name}", disable=not progress_bar)
+    bar = tqdm(splits, desc=f"CV {dataset.name} {model_config['name']}",
+               disable=not progress_bar)
     results = []
     for i, (train_index, test_index) in enumerate(bar):
+        seeds = [seed + r * folds + i for r in range(repeats)]
         results.append(_run_fold(dataset, i, train_index, test_index,
-                                 model_config, config, seed, val_fraction,
+                                 model_config, config, seeds, val_fraction,
                                  callbacks))
         _report(bar, results[-1], dataset.task)
     return CVResult(
         folds=results, summary=summarize_folds([f.metrics for f in results]),
         model_config=model_config, train_config=config.to_dict(),
         dataset=dataset.name, task=dataset.task, seed=seed,
+        repeats=repeats,
     )
 
 
@@ -213,29 +248,48 @@ def _model_config(
 
 
 def _run_fold(dataset, i, train_index, test_index, model_config, config,
-              seed, val_fraction, callbacks) -> CVFold:
-    inner, val = inner_validation_split(train_index, dataset.y,
-                                        fraction=val_fraction, seed=seed + i)
-    task = GraphTask(dataset.subset(inner).graphs,
-                     dataset.subset(val).graphs, task=dataset.task,
-                     batch_size=config.batch_size)
-    torch.manual_seed(seed + i)
-    model = build_model(**model_config)
-    fold_config = dataclasses.replace(config, seed=seed + i)
-    result = fit(model, task, fold_config, callbacks=callbacks)
-    y_true, scores, metrics = _test(model, dataset, test_index, task)
+              seeds, val_fraction, callbacks) -> CVFold:
+    models, fits, scaler = [], [], None
+    for member_seed in seeds:
+        model, result, scaler = _train_member(
+            dataset, train_index, model_config, config, member_seed,
+            val_fraction, callbacks, scaler)
+        models.append(model)
+        fits.append(result)
+    model = models[0] if len(models) == 1 else \
+        Ensemble(models, dataset.task)
+    y_true, scores, metrics = _test(model, dataset, test_index, scaler)
     logger.info("Fold %d: %s", i, {k: v for k, v in metrics.items()
                                    if isinstance(v, float)})
+    states = [{k: v.clone() for k, v in m.state_dict().items()}
+              for m in models]
     return CVFold(
-        index=i, metrics=metrics, history=result.history,
+        index=i, metrics=metrics, history=fits[0].history,
         test_index=test_index.tolist(), y_true=y_true, scores=scores,
-        best_epoch=result.best_epoch,
-        state_dict={k: v.clone() for k, v in model.state_dict().items()},
-        target_scaler=task.target_scaler,
+        best_epoch=fits[0].best_epoch, state_dict=states[0],
+        target_scaler=scaler,
+        member_states=states if len(states) > 1 else [],
+        member_best_epochs=[f.best_epoch for f in fits],
     )
 
 
-def _test(model, dataset, test_index, task):
+def _train_member(dataset, train_index, model_config, config, seed,
+                  val_fraction, callbacks, scaler):
+    """Train one model on an inner split of ``train_index``; members of a
+    fold share the first one's regression scaler so outputs average."""
+    inner, val = inner_validation_split(train_index, dataset.y,
+                                        fraction=val_fraction, seed=seed)
+    task = GraphTask(dataset.subset(inner).graphs,
+                     dataset.subset(val).graphs, task=dataset.task,
+                     batch_size=config.batch_size, target_scaler=scaler)
+    torch.manual_seed(seed)
+    model = build_model(**model_config)
+    fold_config = dataclasses.replace(config, seed=seed)
+    result = fit(model, task, fold_config, callbacks=callbacks)
+    return model, result, task.target_scaler
+
+
+def _test(model, dataset, test_index, scaler):
     test = dataset.subset(test_index)
     out = predict(model, test.graphs)
     y = test.y
@@ -244,7 +298,7 @@ def _test(model, dataset, test_index, task):
         metrics = classification_metrics(y, probs,
                                          num_classes=dataset.num_classes)
         return y.tolist(), probs.tolist(), metrics
-    pred = task.target_scaler.inverse_transform(out).view(y.shape)
+    pred = scaler.inverse_transform(out).view(y.shape)
     return y.tolist(), pred.tolist(), regression_metrics(y, pred)
 
 

@@ -69,6 +69,7 @@ def test_node_run_cross_validates_with_baseline(node_run):
     assert metrics["baseline"]["accuracy"]["mean"] >= 0.9
     assert metrics["train_config"]["val_fraction"] == 0.2
     assert metrics["model_config"]["hidden_channels"] == 64  # as --help says
+    assert metrics["threads"] == 1  # small tensors: one thread is fastest
 
 
 def test_node_run_writes_report(node_run):

@@ -89,3 +89,75 @@ def test_cross_validate_rejects_node_level(mutag):
     node = GraphDataset(mutag.graphs[:1], level="node", name="one")
     with pytest.raises(ValueError, match="needs a graph-level dataset"):
         cross_validate(node)
+
+
+def test_cross_validate_repeats_scores_mean_of_members(mutag):
+    result = cross_validate(mutag, "gin", folds=2, train_config=FAST,
+                            model_kwargs=dict(hidden_channels=8),
+                            repeats=2, progress_bar=False)
+    fold = result.folds[0]
+    assert result.repeats == 2 and len(fold.member_states) == 2
+    assert len(fold.member_best_epochs) == 2
+    assert fold.state_dict is fold.member_states[0]
+    test = mutag.subset(fold.test_index)
+    members = []
+    for state in fold.member_states:
+        member = cv.build_model(**result.model_config)
+        member.load_state_dict(state)
+        members.append(predict(member, test).softmax(-1))
+    # the two members differ, and the fold is scored on their mean
+    assert not torch.allclose(members[0], members[1])
+    mean = (members[0] + members[1]) / 2
+    assert torch.allclose(torch.tensor(fold.scores), mean, atol=1e-6)
+    ensemble = result.model(0)
+    assert type(ensemble).__name__ == "Ensemble"
+    assert torch.allclose(predict(ensemble, test).softmax(-1), mean,
+                          atol=1e-6)
+    accuracy = float((mean.argmax(-1) == test.y).float().mean())
+    assert fold.metrics["accuracy"] == pytest.approx(accuracy)
+    assert json.loads(json.dumps(result.to_dict()))["repeats"] == 2
+
+
+def test_cross_validate_repeats_use_own_inner_splits(mutag, monkeypatch):
+    seen = []
+
+    class Spy(cv.GraphTask):
+        def __init__(self, train, val, **kwargs):
+            seen.append({id(g) for g in val})
+            super().__init__(train, val, **kwargs)
+
+    monkeypatch.setattr(cv, "GraphTask", Spy)
+    result = cross_validate(mutag, "mlp", folds=2, train_config=FAST,
+                            repeats=2, progress_bar=False)
+    assert len(seen) == 4 and seen[0] != seen[1]
+    for used, fold in zip(seen, [f for f in result.folds for _ in "ab"]):
+        assert used.isdisjoint({id(mutag.graphs[i])
+                                for i in fold.test_index})
+
+
+def test_cross_validate_repeats_regression_share_scaler():
+    gen = torch.Generator().manual_seed(1)
+    graphs = []
+    for i in range(20):
+        x = torch.rand(3, 2, generator=gen)
+        graphs.append(Data(x=x, edge_index=torch.tensor([[0, 1], [1, 2]]),
+                           y=torch.tensor([50.0 + 10 * float(x.sum())])))
+    dataset = GraphDataset(graphs, name="toy")
+    result = cross_validate(dataset, "mlp", folds=2, train_config=FAST,
+                            repeats=3, progress_bar=False)
+    fold = result.folds[1]
+    test = dataset.subset(fold.test_index)
+    outs = []
+    for state in fold.member_states:
+        member = cv.build_model(**result.model_config)
+        member.load_state_dict(state)
+        outs.append(fold.target_scaler.inverse_transform(
+            predict(member, test)).view(-1))
+    mean = torch.stack(outs).mean(0)
+    assert torch.allclose(torch.tensor(fold.scores), mean, atol=1e-4)
+
+
+@pytest.mark.parametrize("repeats", [0, 1.5])
+def test_cross_validate_rejects_bad_repeats(mutag, repeats):
+    with pytest.raises(ValueError, match="repeats must be an integer"):
+        cross_validate(mutag, repeats=repeats)
