@@ -6,6 +6,10 @@ Bars: 60/20/20 over 5 seeds, validation-selected: cascade MiniLM + GCN
 the best gnnkit mode >= 0.90; with 20 labels per class the best mode
 >= 0.84 (reference 0.826). The 1- and 5-label rows show where the LM helps.
 
+"Best mode" is chosen on mean validation accuracy, never on test: the
+bar is checked on the test accuracy of the mode validation picks (the
+best single model, ensembles left out, is shown too).
+
 MiniLM embeddings (256 tokens) go through the on-disk cache, so only the
 first run pays the ~100 s of encoding.
 
@@ -26,11 +30,14 @@ from gnnkit.data.shipped import load_dataset
 from gnnkit.evaluate.compare import compare, make_splits
 from gnnkit.evaluate.modes import CompareSettings, FeatureStore
 
-# The ensemble averages the probabilities of two validation-selected
-# models that read the text differently (MiniLM embeddings with SAGE,
-# TF-IDF with GCN); compare() reuses its members' runs.
+# hybrid_* read MiniLM embeddings beside TF-IDF; *_appnp is an MLP whose
+# logits propagate 10 personalised-PageRank steps. The ensemble averages
+# the probabilities of two validation-selected models that read the text
+# differently (MiniLM with SAGE, TF-IDF with GCN); compare() reuses its
+# members' runs.
 MODES = ["tfidf_gcn", "mlp_lm", "cascade_gcn", "cascade_sage",
-         "hybrid_gcn", "cascade_sage+tfidf_gcn"]
+         "cascade_appnp", "hybrid_gcn", "hybrid_appnp",
+         "cascade_sage+tfidf_gcn"]
 
 
 def reference_gcn(x, edge_index, y, split, seed):
@@ -72,9 +79,22 @@ def reference_row(dataset, features, kind, seeds, split, k):
     return float(np.mean(scores)), float(np.std(scores))
 
 
-def check(name, value, bar):
-    verdict = "PASS" if value >= bar else "FAIL"
-    print(f"  {verdict}  {name}: {value:.4f} (bar {bar:.3f})")
+def check(name, row, bar):
+    verdict = "PASS" if row["accuracy_mean"] >= bar else "FAIL"
+    print(f"  {verdict}  {name}: {row['accuracy_mean']:.4f} ± "
+          f"{row['accuracy_std']:.4f} test (bar {bar:.3f}; val "
+          f"{row['val_accuracy_mean']:.4f})")
+
+
+def check_best(label, rows, bar):
+    """The bar on the mode with the best mean validation accuracy."""
+    best = max(rows.values(), key=lambda row: row["val_accuracy_mean"])
+    check(f"{label} best mode on validation ({best['mode']})", best, bar)
+    single = [row for name, row in rows.items() if "+" not in name]
+    if single and "+" in best["mode"]:
+        one = max(single, key=lambda row: row["val_accuracy_mean"])
+        check(f"{label} best single model on validation ({one['mode']})",
+              one, bar)
 
 
 def run_split(dataset, features, args, split, k=20):
@@ -91,7 +111,7 @@ def run_split(dataset, features, args, split, k=20):
             print(f"reference loop, {label} + GCN (same features and "
                   f"splits): {mean:.4f} ± {std:.4f}")
     print(f"({time.perf_counter() - start:.0f} s)\n")
-    return {row["mode"]: row["accuracy_mean"] for row in result.rows}
+    return {row["mode"]: row for row in result.rows}
 
 
 def main():
@@ -116,11 +136,9 @@ def main():
     print("Bars")
     if "cascade_gcn" in full:
         check("60/20/20 cascade MiniLM + GCN", full["cascade_gcn"], 0.885)
-    best = max(full, key=full.get)
-    check(f"60/20/20 best mode ({best})", full[best], 0.90)
+    check_best("60/20/20", full, 0.90)
     if 20 in by_k:
-        best20 = max(by_k[20], key=by_k[20].get)
-        check(f"20 per class best mode ({best20})", by_k[20][best20], 0.84)
+        check_best("20 per class", by_k[20], 0.84)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 A mode name says how text becomes a prediction: ``cascade_<gnn>`` (frozen,
 cached LM embeddings as node features), ``tfidf_<gnn>``, ``hybrid_<gnn>``
-(LM embeddings beside TF-IDF), ``mlp_lm``/``mlp_tfidf`` (no edges),
+(LM embeddings beside TF-IDF), ``mlp_lm``/``mlp_tfidf`` (no edges), where
+feature modes also take ``appnp`` (MLP, then propagation) as ``<gnn>``,
 ``joint_<strategy>[_<gnn>]`` (LM and GNN trained end to end), ``lm``
 (the LM alone on each node's text) and ``a+b`` (an ensemble).
 """
@@ -24,6 +25,7 @@ from gnnkit.models.backbones import build_model
 from gnnkit.models.fusion import LMGNN
 from gnnkit.models.lm_classifier import LMNodeClassifier
 from gnnkit.models.peft_strategies import count_parameters
+from gnnkit.models.propagation import APPNPNet
 from gnnkit.text.encoder import TextEncoder, encode_dataset
 from gnnkit.train.config import TrainConfig
 from gnnkit.train.fit import FitResult, fit
@@ -33,6 +35,7 @@ from gnnkit.train.tasks import NodeTask
 from gnnkit.train.text_tasks import TextNodeTask
 
 BACKBONES = ("gcn", "sage", "gat", "gin", "mlp")
+FEATURE_BACKBONES = BACKBONES + ("appnp",)
 FEATURES = {"cascade": "lm", "tfidf": "tfidf", "hybrid": "hybrid",
             "gnn": "x"}
 
@@ -80,6 +83,9 @@ class ModeRun:
         model (nn.Module): the trained model.
         features (Tensor, optional): the node features a feature mode
             used ``[num_nodes, F]``.
+        val_logits (Tensor, optional): logits of the validation nodes
+            ``[n_val, C]`` from the selected model (the score that picks
+            a mode).
     """
 
     fit: FitResult
@@ -87,6 +93,13 @@ class ModeRun:
     trainable_parameters: int
     model: nn.Module
     features: Tensor | None = None
+    val_logits: Tensor | None = None
+
+    def val_accuracy(self, y: Tensor) -> float | None:
+        """Accuracy of :attr:`val_logits` against the validation labels."""
+        if self.val_logits is None:
+            return None
+        return float((self.val_logits.argmax(-1) == y).float().mean())
 
 
 def parse_mode(name: str) -> Mode:
@@ -112,15 +125,16 @@ def parse_mode(name: str) -> Mode:
     prefix, _, rest = name.partition("_")
     if prefix == "mlp" and rest in ("lm", "tfidf", "hybrid", "x"):
         return Mode(name, "features", rest, "mlp")
-    if prefix in FEATURES and rest in BACKBONES:
+    if prefix in FEATURES and rest in FEATURE_BACKBONES:
         return Mode(name, "features", FEATURES[prefix], rest)
     raise ValueError(
         f"Unknown mode {name!r}. Modes are 'lm', 'cascade_<gnn>', "
         "'tfidf_<gnn>', 'hybrid_<gnn>', 'gnn_<gnn>' (the dataset's own "
         "features), 'mlp_lm', 'mlp_tfidf' and "
         "'joint_<strategy>[_<gnn>]' with <gnn> one of "
-        f"{list(BACKBONES)} and <strategy> one of frozen, top-<k>, full, "
-        "lora, prefix; join modes with '+' for an ensemble."
+        f"{list(BACKBONES)} (feature modes also 'appnp') and <strategy> "
+        "one of frozen, top-<k>, full, lora, prefix; join modes with '+' "
+        "for an ensemble."
     )
 
 
@@ -137,6 +151,9 @@ class CompareSettings:
         epochs (int): maximum epochs of feature modes. (default: ``300``)
         patience (int): early-stopping patience. (default: ``50``)
         tfidf_features (int): TF-IDF vocabulary size. (default: ``3000``)
+        appnp_k (int): propagation steps of ``*_appnp``. (default: ``10``)
+        appnp_alpha (float): teleport probability of ``*_appnp``.
+            (default: ``0.1``)
         lm (str, optional): LM name or folder (default: the shipped
             all-MiniLM-L6-v2).
         pooling (str): pooling of cascade embeddings. (default: ``"mean"``)
@@ -167,6 +184,8 @@ class CompareSettings:
     epochs: int = 300
     patience: int = 50
     tfidf_features: int = 3000
+    appnp_k: int = 10
+    appnp_alpha: float = 0.1
     lm: str | None = None
     pooling: str = "mean"
     max_length: int = 256
@@ -251,15 +270,20 @@ def _run_features(mode: Mode, dataset: GraphDataset, features: FeatureStore,
     data = Data(x=x, edge_index=graph.edge_index, y=graph.y.view(-1),
                 num_nodes=x.size(0))
     torch.manual_seed(seed)
-    model = build_model(mode.backbone, x.size(1), dataset.num_classes,
-                        level="node", **settings.gnn())
+    if mode.backbone == "appnp":
+        model = APPNPNet(x.size(1), dataset.num_classes, K=settings.appnp_k,
+                         alpha=settings.appnp_alpha, **settings.gnn())
+    else:
+        model = build_model(mode.backbone, x.size(1), dataset.num_classes,
+                            level="node", **settings.gnn())
     config = TrainConfig(
         lr=settings.lr, weight_decay=settings.weight_decay,
         epochs=settings.epochs, patience=settings.patience,
         schedule="constant", seed=seed, progress_bar=settings.progress_bar)
     fitted = fit(model, NodeTask(data, part[0], part[1]), config)
-    logits = predict(model, data)[part[2]]
-    return ModeRun(fitted, logits, count_parameters(model), model, x)
+    logits = predict(model, data)
+    return ModeRun(fitted, logits[part[2]], count_parameters(model), model,
+                   x, logits[part[1]])
 
 
 def _run_joint(mode: Mode, dataset: GraphDataset, features: FeatureStore,
@@ -279,9 +303,10 @@ def _run_joint(mode: Mode, dataset: GraphDataset, features: FeatureStore,
         progress_bar=settings.progress_bar)
     model.eval()
     with torch.no_grad():
-        logits = task.node_logits(model)[part[2]]
+        logits = task.node_logits(model)
     size = model.trainable_parameters()["total"]
-    return ModeRun(fitted, logits, size, model)
+    return ModeRun(fitted, logits[part[2]], size, model,
+                   val_logits=logits[part[1]])
 
 
 def _run_lm(mode: Mode, dataset: GraphDataset, features: FeatureStore,
@@ -298,9 +323,10 @@ def _run_lm(mode: Mode, dataset: GraphDataset, features: FeatureStore,
         warmup_epochs=0.1 * settings.lm_epochs, schedule="linear",
         grad_clip=1.0, seed=seed, progress_bar=settings.progress_bar)
     fitted = fit(model, task, config)
-    test_texts = [features.texts[i] for i in part[2].tolist()]
-    logits = model.predict_logits(test_texts)
-    return ModeRun(fitted, logits, count_parameters(model), model)
+    logits = [model.predict_logits([features.texts[i] for i in index])
+              for index in (part[1].tolist(), part[2].tolist())]
+    return ModeRun(fitted, logits[1], count_parameters(model), model,
+                   val_logits=logits[0])
 
 
 def run_mode(
@@ -350,7 +376,9 @@ def _run_ensemble(mode: Mode, dataset: GraphDataset,
     """Train the members alone, then average their probabilities."""
     runs = [run_mode(member, dataset, features, part, seed, settings, memo)
             for member in mode.parts]
-    probs = torch.stack([r.test_logits.softmax(-1) for r in runs]).mean(0)
+    probs = _mean_probs([r.test_logits for r in runs])
+    val = (None if any(r.val_logits is None for r in runs)
+           else _mean_probs([r.val_logits for r in runs]).log())
     scores = [r.fit.best_score for r in runs]
     fitted = FitResult(
         best_epoch=runs[0].fit.best_epoch, monitor=runs[0].fit.monitor,
@@ -358,4 +386,8 @@ def _run_ensemble(mode: Mode, dataset: GraphDataset,
         train_seconds=sum(r.fit.train_seconds for r in runs))
     size = sum(r.trainable_parameters for r in runs)
     models = nn.ModuleList(r.model for r in runs)
-    return ModeRun(fitted, probs.log(), size, models)
+    return ModeRun(fitted, probs.log(), size, models, val_logits=val)
+
+
+def _mean_probs(logits: list[Tensor]) -> Tensor:
+    return torch.stack([x.softmax(-1) for x in logits]).mean(0)

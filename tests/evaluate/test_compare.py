@@ -58,6 +58,7 @@ def tiny_settings(bert_path):
     ("cascade_gcn", Mode("cascade_gcn", "features", "lm", "gcn")),
     ("tfidf_sage", Mode("tfidf_sage", "features", "tfidf", "sage")),
     ("hybrid_gat", Mode("hybrid_gat", "features", "hybrid", "gat")),
+    ("hybrid_appnp", Mode("hybrid_appnp", "features", "hybrid", "appnp")),
     ("mlp_lm", Mode("mlp_lm", "features", "lm", "mlp")),
     ("gnn_gin", Mode("gnn_gin", "features", "x", "gin")),
     ("joint_lora", Mode("joint_lora", "joint", "lm", "gcn", "lora")),
@@ -73,7 +74,8 @@ def test_parse_mode_grammar(name, expected):
 
 
 @pytest.mark.parametrize("name", ["cascade", "joint_adapter", "mlp_gcn",
-                                  "tfidf_transformer", "LM"])
+                                  "tfidf_transformer", "LM",
+                                  "joint_lora_appnp"])
 def test_parse_mode_unknown_raises(name):
     with pytest.raises(ValueError, match=f"Unknown mode '{name}'"):
         parse_mode(name)
@@ -99,12 +101,12 @@ def test_make_splits_disjoint_and_repeatable():
 def test_compare_every_mode_on_tiny_graph(bert_path, c14):
     modes = ["tfidf_gcn", "mlp_lm", "cascade_gcn", "hybrid_sage",
              "joint_lora", "joint_frozen", "joint_prefix", "lm",
-             "cascade_gcn+tfidf_gcn"]
+             "cascade_gcn+tfidf_gcn", "cascade_appnp"]
     seen = []
     result = compare(c14, modes, seeds=2, split=SPLIT,
                      settings=tiny_settings(bert_path), on_run=seen.append)
     assert [r["mode"] for r in result.rows] == modes
-    assert len(result.runs) == len(seen) == 18
+    assert len(result.runs) == len(seen) == 20
     params = {r["mode"]: r["trainable_parameters"] for r in result.rows}
     gnn = (32 * 8 + 8) + (8 * 8 + 8) + (8 * 2 + 2)  # GCN(32) + head
     assert params["cascade_gcn"] == params["joint_frozen"] == gnn
@@ -112,13 +114,19 @@ def test_compare_every_mode_on_tiny_graph(bert_path, c14):
     assert params["joint_lora"] == gnn + 2048
     assert params["joint_prefix"] == gnn + 1024
     assert params["cascade_gcn+tfidf_gcn"] == gnn + params["tfidf_gcn"]
+    assert params["cascade_appnp"] == (32 * 8 + 8) + (8 * 2 + 2)  # MLP
     for run in result.runs:
         assert run["accuracy"] in (0.0, 0.5, 1.0)
         assert run["train_seconds"] > 0 and run["best_epoch"] >= 1
     row = result.rows[0]
     assert set(row) == {"mode", "accuracy_mean", "accuracy_std",
-                        "macro_f1_mean", "train_seconds",
-                        "trainable_parameters", "runs"}
+                        "val_accuracy_mean", "macro_f1_mean",
+                        "train_seconds", "trainable_parameters", "runs"}
+    for run in result.runs:  # two validation nodes per split
+        assert run["val_accuracy"] in (0.0, 0.5, 1.0)
+    assert row["val_accuracy_mean"] == sum(
+        r["val_accuracy"] for r in result.runs
+        if r["mode"] == row["mode"]) / 2
     json.dumps(result.to_dict())
     assert "cascade_gcn" in result.format_table()
 
@@ -136,6 +144,10 @@ def test_ensemble_averages_member_probabilities(bert_path, c14):
     assert torch.allclose(norms, torch.ones(6), atol=1e-5)
     assert both.test_logits.shape == (2, 2)
     assert torch.allclose(both.test_logits.exp(), mean, atol=1e-6)
+    val_mean = sum(m.val_logits.softmax(-1) for m in members) / 2
+    assert torch.allclose(both.val_logits.exp(), val_mean, atol=1e-6)
+    assert both.val_accuracy(c14.y[part[1]]) == float(
+        (val_mean.argmax(-1) == c14.y[part[1]]).float().mean())
     assert both.trainable_parameters == sum(m.trainable_parameters
                                             for m in members)
     memo = {"mlp_lm": members[0]}
@@ -259,8 +271,18 @@ def test_run_node_mode_joint_saves_loadable_model(tmp_path, monkeypatch):
                          ).logits.shape == (6, 2)
 
 
-def test_comparison_result_best_row():
+def test_comparison_result_best_row_chosen_on_validation():
+    rest = {"accuracy_std": 0.01, "macro_f1_mean": 0.7,
+            "train_seconds": 1.0, "trainable_parameters": 10}
     result = ComparisonResult("d", "60/20/20", [0], rows=[
-        {"mode": "a", "accuracy_mean": 0.8}, {"mode": "b",
-                                              "accuracy_mean": 0.9}])
-    assert result.best()["mode"] == "b"
+        {"mode": "a", "accuracy_mean": 0.8, "val_accuracy_mean": 0.85},
+        {"mode": "b", "accuracy_mean": 0.9, "val_accuracy_mean": 0.82},
+        {"mode": "c_long_ensemble+x", "accuracy_mean": 0.95,
+         "val_accuracy_mean": None}])
+    for row in result.rows:
+        row.update(rest)
+    assert result.best()["mode"] == "a"
+    assert result.best("accuracy_mean")["mode"] == "c_long_ensemble+x"
+    table = result.format_table()
+    assert "0.8500" in table and table.splitlines()[-1].split()[2] == "-"
+    assert "±" not in table  # one seed: no spread to show
