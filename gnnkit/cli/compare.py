@@ -49,8 +49,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     add_data_options(parser)
     parser.set_defaults(dataset="Cora_TAG")
     parser.add_argument("--modes", nargs="+", default=list(DEFAULT_MODES),
-                        help="modes, e.g. cascade_gcn tfidf_gcn mlp_lm "
-                        "hybrid_sage joint_lora joint_top-2 lm "
+                        help="modes, e.g. cascade_gcn cascade_appnp "
+                        "tfidf_gcn mlp_lm hybrid_appnp joint_lora "
+                        "joint_top-2 lm "
                         f"(default: {' '.join(DEFAULT_MODES)})")
     parser.add_argument("--seeds", type=int, default=5,
                         help="seeds, one split each (default: 5)")
