@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 
@@ -125,18 +125,45 @@ def run_experiment(
     Returns:
         Experiment: cross-validation results and the model to keep.
     """
-    start = time.perf_counter()
     config = train_config or TrainConfig(**CV_TRAIN)
+    return experiment_with(
+        dataset, model, cross_validate,
+        lambda cv, config: train_final_model(dataset, cv, config, seed),
+        config, folds=folds, seed=seed, epochs=epochs, baseline=baseline,
+        model_kwargs=model_kwargs, progress_bar=progress_bar,
+        callbacks=callbacks,
+    )  # fmt: skip
+
+
+def experiment_with(
+    dataset: GraphDataset,
+    model: str,
+    cross_validator: Callable[..., CVResult],
+    train_final: Callable[[CVResult, TrainConfig], tuple[Any, FitResult]],
+    config: TrainConfig,
+    *,
+    folds: int,
+    seed: int,
+    epochs: int | None,
+    baseline: str | None,
+    model_kwargs: dict[str, Any] | None,
+    progress_bar: bool,
+    callbacks: Sequence[Callback],
+) -> Experiment:
+    """The main job's steps for any level: cross-validate ``model`` and the
+    baseline on the same folds with ``cross_validator``, then
+    ``train_final(cv, config)`` gives the model to keep."""
+    start = time.perf_counter()
     if epochs is not None:
         config = dataclasses.replace(config, epochs=epochs)
     options = dict(folds=folds, seed=seed, train_config=config,
                    model_kwargs=model_kwargs, progress_bar=progress_bar,
                    callbacks=callbacks)  # fmt: skip
-    cv = cross_validate(dataset, model, **options)
+    cv = cross_validator(dataset, model, **options)
     base = None
     if baseline and baseline != model:
-        base = cross_validate(dataset, baseline, **options)
-    final, final_fit = train_final_model(dataset, cv, config, seed)
+        base = cross_validator(dataset, baseline, **options)
+    final, final_fit = train_final(cv, config)
     return Experiment(
         dataset=dataset, cv=cv, baseline=base, model=final,
         final_fit=final_fit, wall_seconds=time.perf_counter() - start,

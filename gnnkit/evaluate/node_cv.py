@@ -13,7 +13,6 @@ cross-validation, and :func:`run_node_experiment` gives the
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import Any, Sequence
 
 import torch
@@ -21,7 +20,7 @@ from tqdm.auto import tqdm
 
 from gnnkit.data.dataset import GraphDataset
 from gnnkit.evaluate.cv import CVFold, CVResult
-from gnnkit.evaluate.experiment import Experiment
+from gnnkit.evaluate.experiment import Experiment, experiment_with
 from gnnkit.evaluate.metrics import (
     classification_metrics,
     regression_metrics,
@@ -204,21 +203,14 @@ def run_node_experiment(
     Returns:
         Experiment: cross-validation results and the model to keep.
     """
-    start = time.perf_counter()
-    config = train_config or TrainConfig(**NODE_TRAIN)
-    if epochs is not None:
-        config = dataclasses.replace(config, epochs=epochs)
-    options = dict(folds=folds, seed=seed, train_config=config,
-                   model_kwargs=model_kwargs, progress_bar=progress_bar,
-                   callbacks=callbacks)
-    cv = cross_validate_nodes(dataset, model, **options)
-    base = None
-    if baseline and baseline != model:
-        base = cross_validate_nodes(dataset, baseline, **options)
-    final, final_fit, _ = train_nodes(
-        dataset, labelled_nodes(dataset), cv.model_config,
-        dataclasses.replace(config, progress_bar=False), seed)
-    return Experiment(
-        dataset=dataset, cv=cv, baseline=base, model=final,
-        final_fit=final_fit, wall_seconds=time.perf_counter() - start,
-    )
+    def train_final(cv: CVResult, config: TrainConfig):
+        final, final_fit, _ = train_nodes(
+            dataset, labelled_nodes(dataset), cv.model_config,
+            dataclasses.replace(config, progress_bar=False), seed)
+        return final, final_fit
+
+    return experiment_with(
+        dataset, model, cross_validate_nodes, train_final,
+        train_config or TrainConfig(**NODE_TRAIN), folds=folds, seed=seed,
+        epochs=epochs, baseline=baseline, model_kwargs=model_kwargs,
+        progress_bar=progress_bar, callbacks=callbacks)
