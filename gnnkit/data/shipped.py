@@ -23,7 +23,7 @@ class ShippedDataset:
     """How to read one shipped dataset.
 
     Args:
-        reader (str): ``"tu"``, ``"table"`` or ``"smiles"``.
+        reader (str): ``"tu"``, ``"table"``, ``"webkb"`` or ``"smiles"``.
         folder (str): folder under :func:`data_dir`.
         files (tuple[str, ...]): file names inside ``folder`` passed as
             positional arguments (empty for a TU folder).
@@ -77,6 +77,16 @@ SHIPPED: dict[str, ShippedDataset] = {
         _tag("citing", "cited"),
         "3186 papers with title and abstract, 6 topics",
     ),
+    **{
+        f"WebKB_{university}": ShippedDataset(
+            "webkb",
+            "WebKB_TAG",
+            (f"{university}.csv.gz",),
+            description=f"{university} web pages with their text, 5 kinds "
+            "(heterophilic)",
+        )
+        for university in ("Cornell", "Texas", "Washington", "Wisconsin")
+    },
     "BBBP": ShippedDataset(
         "smiles",
         "BBBP",
@@ -231,6 +241,10 @@ def _load_shipped(entry: ShippedDataset, kwargs: dict) -> GraphDataset:
 
         options.setdefault("name", entry.folder)
         return _read(read_csv_graph, "tables", *paths, **options)
+    if entry.reader == "webkb":
+        from gnnkit.data.webkb import read_webkb
+
+        return _read(read_webkb, "a WebKB table", *paths, **options)
     from gnnkit.data.molecules import read_smiles_csv
 
     dataset = _read(read_smiles_csv, "a SMILES table", *paths, **options)
