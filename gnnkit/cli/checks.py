@@ -68,6 +68,14 @@ def _check_classes(dataset: GraphDataset, folds: int, what: str) -> None:
             f"classifier needs {what} of at least 2 classes."
         )
     label, smallest = min(counts.items(), key=lambda item: item[1])
+    if smallest < 2:
+        raise GnnkitError(
+            f"class {dataset.classes[label]!r} of dataset '{dataset.name}' "
+            f"has a single {what[:-1]}, and each of at least 2 folds needs "
+            f"one of each class ({len(counts)} classes in "
+            f"{sum(counts.values())} {what}: is the label column right?); "
+            f"drop or merge that class's {what[:-1]}."
+        )
     if smallest < folds:
         raise GnnkitError(
             f"class {dataset.classes[label]!r} of dataset '{dataset.name}' "

@@ -63,8 +63,20 @@ def align_features(
             scaling = FeatureScaling.from_dict(scaling)
         for graph in dataset.graphs:
             graph.x = scaling.transform(graph.x, feature_names)
+            _check_scaled(graph.x, feature_names, dataset.name)
         dataset.meta["feature_scaling"] = scaling.to_dict()
     return dataset
+
+
+def _check_scaled(x: torch.Tensor, names: list[str], name: str) -> None:
+    """A value outside float32 range once put on the training scale."""
+    bad = ~torch.isfinite(x).all(dim=0)
+    if bad.any():
+        raise DataError(
+            f"dataset '{name}' has a value too far from the training data "
+            "to scale (it leaves the 32-bit float range).",
+            field=names[int(bad.nonzero()[0])],
+        )
 
 
 def _unscale(dataset: GraphDataset, names: list[str]) -> None:
@@ -86,6 +98,7 @@ def _reorder_all(dataset: GraphDataset, have: list[str],
             "columns cannot be matched to the model's features."
         )
     position = {name: i for i, name in enumerate(have)}
+    _check_skipped(dataset.meta.get("skipped_features", {}), feature_names)
     _check_shared(dataset.name, have, feature_names, position)
     unknown = [n for n in have if n not in set(feature_names)]
     if unknown:
@@ -97,6 +110,18 @@ def _reorder_all(dataset: GraphDataset, have: list[str],
     for graph in dataset.graphs:
         graph.x = _reorder(graph.x, position, feature_names)
     dataset.feature_names = feature_names
+
+
+def _check_skipped(skipped: dict[str, dict], feature_names) -> None:
+    """A model feature the reader left out for a non-number cell."""
+    for name in feature_names:
+        if name in skipped:
+            cell = skipped[name]
+            raise DataError(
+                f"{cell['value']!r} is not a number, so the column was not "
+                "read, but the model was trained on it; fix the value.",
+                path=cell["path"], line=cell["line"], field=name,
+            )
 
 
 def _check_shared(name, have, feature_names, position) -> None:

@@ -41,12 +41,15 @@ class FeatureScaling:
             ) -> "FeatureScaling":
         """Statistics of ``values`` ``[N, F]``; 0/1 columns stay as is."""
         values = np.asarray(values, dtype=np.float64)
-        mean = values.mean(axis=0) if len(values) else np.zeros(len(columns))
-        std = values.std(axis=0) if len(values) else np.ones(len(columns))
+        with np.errstate(over="ignore", invalid="ignore"):  # checked below
+            mean = (values.mean(axis=0) if len(values)
+                    else np.zeros(len(columns)))
+            std = values.std(axis=0) if len(values) else np.ones(len(columns))
         for j in range(values.shape[1]):
             if _indicator(values[:, j]):
                 mean[j], std[j] = 0.0, 1.0
         std[std == 0] = 1.0  # a constant column becomes 0
+        _check_finite(mean, std, columns)
         return cls(list(columns), mean.tolist(), std.tolist())
 
     @classmethod
@@ -105,3 +108,16 @@ def _indicator(column: np.ndarray) -> bool:
     """True for a column of 0s and 1s, both present (a one-hot or flag)."""
     return bool(np.isin(column, (0.0, 1.0)).all()) and len(
         np.unique(column)) == 2
+
+
+def _check_finite(mean: np.ndarray, std: np.ndarray,
+                  columns: Sequence[str]) -> None:
+    """A DataError naming a column whose mean or std is not finite."""
+    bad = ~(np.isfinite(mean) & np.isfinite(std))
+    if bad.any():
+        column = list(columns)[int(np.argmax(bad))]
+        raise DataError(
+            "the column's mean or std is not a finite number (a missing, "
+            "infinite or too large value); features must be finite and at "
+            "most about 3.4e38 in size.", field=str(column),
+        )

@@ -108,7 +108,7 @@ def read_csv_graph(
         node_id (str): node-table id column.
         label (str, optional): label column (node table at node level,
             graph table at graph level); ``None`` for no labels.
-        features ("auto", list[str] or None): node feature columns.
+        features ("auto", list[str], str or None): node feature columns.
         scale (bool): z-score the feature columns (default: ``True``);
             ``False`` keeps the values as written.
         text (str, optional): node text column, stored in ``texts``.
@@ -139,10 +139,14 @@ def read_csv_graph(
     parts = _read_edges(
         edge_table, index, (source, target), weight, edge_features, directed
     )
+    skipped: dict[str, dict] = {}
     parts["x"], parts["feature_names"], scaling = _node_features(
-        node_table, features, {node_id, label, text, graph_id}, scale
+        node_table, features, {node_id, label, text, graph_id}, scale,
+        skipped,
     )
     parts["meta"] = {"source": "table"}
+    if skipped:
+        parts["meta"]["skipped_features"] = skipped
     if scaling is not None:
         parts["meta"]["feature_scaling"] = scaling.to_dict()
     parts["texts"] = _texts(node_table, text, index, missing_text)
@@ -199,19 +203,25 @@ def _read_edges(table, index, ends, weight, edge_features, directed):
     }
 
 
-def _node_features(table, features, exclude, scale):
+def _node_features(table, features, exclude, scale, skipped):
     """Numeric node columns as ``x`` (``None`` when there are none), their
-    names and the scaling applied (``None`` when unscaled)."""
+    names and the scaling applied (``None`` when unscaled); ``skipped``
+    gets where each mostly numeric column left out holds a non-number."""
     if table is None or features is None:
         return None, ["constant"], None
     if features == "auto":
         features = [
             c for c in table.frame.columns
-            if c not in exclude and _numeric_column(table, c)
+            if c not in exclude and _numeric_column(table, c, skipped)
         ]
+    features = [features] if isinstance(features, str) else list(features)
+    repeated = [c for i, c in enumerate(features) if c in features[:i]]
+    if repeated:
+        table.fail(f"feature column {repeated[0]!r} is named twice in "
+                   "features=[...].", None, repeated[0])
     if not features:
         return None, ["constant"], None
-    values = np.column_stack([table.numbers(c, "feature") for c in features])
+    values = np.column_stack([_float32_numbers(table, c) for c in features])
     scaling = None
     if scale:
         values, scaling = scale_columns(values, list(features))
@@ -219,11 +229,27 @@ def _node_features(table, features, exclude, scale):
     return x, list(features), scaling
 
 
-def _numeric_column(table: Table, column: str) -> bool:
+def _float32_numbers(table: Table, column: str) -> np.ndarray:
+    """Feature column ``column`` as floats a float32 tensor can hold."""
+    values = table.numbers(column, "feature")
+    big = np.abs(values) > np.finfo(np.float32).max
+    if big.any():
+        row = int(np.argmax(big))
+        table.fail(
+            f"feature value {table.frame[column].iloc[row]!r} is too large;"
+            " features are stored as 32-bit floats (at most about 3.4e38 "
+            "in size).", row, column,
+        )
+    return values
+
+
+def _numeric_column(table: Table, column: str,
+                    skipped: dict[str, dict]) -> bool:
     """True when every cell of ``column`` is a number.
 
     A mostly numeric column with a stray word is left out with a warning
     naming the line, since it is more likely a typo than a text column.
+    ``skipped`` gets the first non-number cell of any column left out.
     """
     cells = table.frame[column]
     if len(cells) and all(isinstance(v, list) for v in cells):
@@ -234,8 +260,12 @@ def _numeric_column(table: Table, column: str) -> bool:
             stacklevel=5,
         )
     numeric = ~np.isnan(to_float(cells))
+    row = int(np.argmax(~numeric)) if len(numeric) else 0
+    if len(numeric) and not numeric.all():
+        skipped[str(column)] = {
+            "path": str(table.path), "line": int(table.lines[row]),
+            "value": str(table.frame[column].iloc[row])[:40]}
     if 0.5 < numeric.mean() < 1:
-        row = int(np.argmax(~numeric))
         warnings.warn(
             f"{table.path.name}: column {column!r} is mostly numeric but line "
             f"{table.lines[row]} holds {table.frame[column].iloc[row]!r}; it "

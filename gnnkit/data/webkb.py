@@ -49,6 +49,9 @@ def read_webkb(
             page that is not in the file.
     """
     table = read_table(path)
+    if not len(table.frame):
+        raise DataError("the file has a header but no pages.",
+                        path=table.path)
     ids = [_integer(v, table, i, "node_id") for i, v in
            enumerate(table.column("node_id", "node id"))]
     position = _positions(ids, table)
@@ -62,7 +65,7 @@ def read_webkb(
     edge_index = coalesce(edge_index if directed
                           else to_undirected(edge_index, num_nodes=n),
                           num_nodes=n)
-    y, classes = encode_labels(list(table.column("category", "label")))
+    y, classes = encode_labels(_categories(table))
     texts = node_texts(list(table.column("raw_text", "text")), ids,
                        missing_text, path=table.path, field="raw_text")
     graph = Data(x=constant_features(n), edge_index=edge_index,
@@ -72,6 +75,15 @@ def read_webkb(
                         classes=classes, node_ids=[ids], texts=[texts],
                         feature_names=["constant"],
                         meta={"source": str(table.path)})
+
+
+def _categories(table) -> list[str]:
+    """The ``category`` of every page; a blank one is an error."""
+    values = [str(v).strip() for v in table.column("category", "label")]
+    if "" in values:
+        raise _problem(table, values.index(""), "category",
+                       "the page has no category.")
+    return values
 
 
 def _problem(table, row: int, field: str, message: str) -> DataError:

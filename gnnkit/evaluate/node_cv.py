@@ -160,13 +160,26 @@ def train_nodes(
     stratified ``val_fraction`` of it; no other node's label is read."""
     inner, val = inner_validation_split(train_index, dataset.y,
                                         fraction=val_fraction, seed=seed)
-    task = NodeTask(dataset.graphs[0], inner, val, task=dataset.task)
+    task = NodeTask(_with_placeholder_targets(dataset), inner, val,
+                    task=dataset.task)
     torch.manual_seed(seed)
     model = build_model(**model_config)
     result = fit(model, task, dataclasses.replace(config, seed=seed),
                  callbacks=callbacks)
     model.target_scaler = task.target_scaler
     return model.eval(), result, task
+
+
+def _with_placeholder_targets(dataset: GraphDataset):
+    """The graph, with class 0 standing in for unlabelled nodes (``-1``)
+    so the task accepts it; only the train and validation nodes'
+    targets are ever read, and those are labelled."""
+    graph = dataset.graphs[0]
+    if dataset.task != "classification" or int(graph.y.min()) >= 0:
+        return graph
+    graph = graph.clone()
+    graph.y = graph.y.clamp(min=0)
+    return graph
 
 
 def run_node_experiment(

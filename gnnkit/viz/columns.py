@@ -15,6 +15,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from gnnkit.data.table_io import id_key, to_float
+from gnnkit.errors import DataError
 
 NONE = "(none)"
 NODE_ROLES = ("node_id", "label", "text")
@@ -73,6 +74,18 @@ def _by_cells(role: str, frame: pd.DataFrame, free: list[str]) -> str | None:
     return free[0] if free else None  # source, target: in column order
 
 
+def _named(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with text column names; a repeated name is an error."""
+    frame = frame.rename(columns=str)
+    repeated = frame.columns[frame.columns.duplicated()]
+    if len(repeated):
+        raise DataError(
+            f"column {repeated[0]!r} appears twice in the table; give every"
+            " column its own name.", field=repeated[0],
+        )
+    return frame
+
+
 def guess_roles(
     frame: pd.DataFrame, roles: Sequence[str]
 ) -> dict[str, str | None]:
@@ -93,7 +106,8 @@ def guess_roles(
         ...             ["source", "target"])
         {'source': 'src', 'target': 'dst'}
     """
-    free = [str(c) for c in frame.columns]
+    frame = _named(frame)
+    free = list(frame.columns)
     guesses: dict[str, str | None] = {}
     for role in roles:  # names first, so a named column is never taken
         guesses[role] = _by_name(role, free)
@@ -120,7 +134,16 @@ def guess_columns(
     Returns:
         dict: ``node_id``, ``label``, ``text``, ``source`` and ``target``
         -> column name (``text`` is ``None`` when no column holds text).
+
+    Raises:
+        DataError: a repeated column name, or an edge table with fewer
+            than two columns.
     """
+    if len(edges.columns) < 2:
+        raise DataError(
+            "the edge table needs a source and a target column; it has "
+            f"{[str(c) for c in edges.columns]}.",
+        )
     return {**guess_roles(nodes, NODE_ROLES), **guess_roles(edges, EDGE_ROLES)}
 
 
@@ -144,7 +167,8 @@ def numeric_columns(
         ['age']
     """
     roles = set(columns.values())
-    return [str(c) for c in frame.columns
+    frame = _named(frame)
+    return [c for c in frame.columns
             if c not in roles and _numeric(frame[c])]
 
 
@@ -167,14 +191,16 @@ def column_menus(
     guesses = guess_columns(nodes, edges)
     menus = {}
     for role, guess in guesses.items():
+        same = EDGE_ROLES if role in EDGE_ROLES else NODE_ROLES
         table = edges if role in EDGE_ROLES else nodes
         columns = [str(c) for c in table.columns]
+        taken = {guesses[r] for r in same}
         options: list = columns
         if role == "text":
             options = [(NONE, None)] + [(c, c) for c in columns]
         value = guess
         if value is None and role != "text" and columns:
-            unused = [c for c in columns if c not in guesses.values()]
+            unused = [c for c in columns if c not in taken]
             value = (unused or columns)[0]
         menus[role] = widgets.Dropdown(
             options=options, value=value, description=role

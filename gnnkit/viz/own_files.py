@@ -55,6 +55,9 @@ def save_uploads(files: Iterable[Any], folder: PathLike) -> dict[str, str]:
     paths: dict[str, str] = {}
     for item in files:
         name = Path(_field(item, "name")).name
+        if not name:
+            raise DataError("an upload has no file name; name it e.g. "
+                            "nodes.csv or edges.csv.")
         role = upload_role(name)
         if role in paths:
             raise DataError(
@@ -146,9 +149,17 @@ def join_new_rows(
         new_edge_table is not None and _missing(new_edge_table, edge_cols))
     if missing:
         return NewRows(None, None, note=missing)
+    if not len(new_node_table.frame):
+        return NewRows(None, None, note=(
+            f"No new rows: {new_node_table.path} has a header but no rows, "
+            "so there is nothing to predict on."))
+    for column in features:
+        new_node_table.numbers(column, "feature")
     old = read_table(nodes)
-    new_ids = _new_ids(new_node_table, columns["node_id"],
-                       set(old.keys(columns["node_id"], "node id")))
+    old_ids = set(old.keys(columns["node_id"], "node id"))
+    new_ids = _new_ids(new_node_table, columns["node_id"], old_ids)
+    if new_edge_table is not None:
+        _check_ends(new_edge_table, edge_cols, old_ids | set(new_ids))
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out_nodes, out_edges = folder / "all_nodes.csv", folder / "all_edges.csv"
@@ -181,14 +192,29 @@ def _missing(table: Table, needed: Sequence[str]) -> str:
 def _new_ids(table: Table, column: str, old_ids: set[str]) -> list[str]:
     """The new node ids; a DataError names an empty or repeated one."""
     ids = table.keys(column, "node id")
+    seen: dict[str, int] = {}
     for row, key in enumerate(ids):
         problem = ("node id is empty" if not key else
                    f"node id {key!r} is already a node of the graph; new "
-                   "rows need new ids" if key in old_ids else "")
+                   "rows need new ids" if key in old_ids else
+                   f"node id {key!r} repeats line {seen[key]}"
+                   if key in seen else "")
         if problem:
             raise DataError(problem, path=table.path,
                             line=int(table.lines[row]), field=column)
+        seen[key] = int(table.lines[row])
     return ids
+
+
+def _check_ends(table: Table, ends: Sequence[str], ids: set[str]) -> None:
+    """Every new edge joins nodes of the graph or of the new rows."""
+    for column in ends:
+        for row, key in enumerate(table.keys(column, "node id")):
+            if key not in ids:
+                raise DataError(
+                    f"node {key!r} is neither a node of the graph nor a "
+                    "new row.", path=table.path,
+                    line=int(table.lines[row]), field=column)
 
 
 def labels_of(path: PathLike | None, columns: Mapping[str, str | None]

@@ -3,6 +3,7 @@ its own column names (src, dst, pid, topic) and an unscaled year column."""
 
 import csv
 import json
+import re
 import subprocess
 import sys
 
@@ -227,3 +228,80 @@ def test_summary_into_closed_pipe_is_quiet():
 
     assert err == ""
     assert proc.returncode == 141
+
+
+@pytest.mark.parametrize("rows, message", [
+    ("pid,year,cites\nq1,2019,1.0\nq2,abc,1.0\n",
+     r"new_nodes.csv, line 3, field 'year': 'abc' is not a number, so the "
+     r"column was not read, but the model was trained on it"),
+    ("pid,year,cites\nq1,2019,1.0\nq2,1e300,1.0\n",
+     r"new_nodes.csv, line 3, field 'year': feature value '1e300' is too "
+     r"large"),
+    ("pid,cites\nq1,1.0\n",
+     r"lacks the feature column\(s\) \['year'\]"),
+])
+def test_predict_names_bad_new_rows(node_run, monkeypatch, capsys, rows,
+                                    message):
+    folder, out = node_run
+    monkeypatch.chdir(folder)
+    (folder / "new_nodes.csv").write_text(rows)
+    (folder / "new_edges.csv").write_text("src,dst\n")
+
+    code = main(["predict", "--model", str(out / "model"), "--input",
+                 "new_edges.csv", "--nodes", "new_nodes.csv", "--out",
+                 "bad.csv"])
+
+    assert code == 2
+    assert re.search(message, capsys.readouterr().err)
+    assert not (folder / "bad.csv").exists()
+
+
+def test_node_run_refuses_a_value_too_large_for_float32(tmp_path, capsys):
+    edges, nodes = write_graph(tmp_path, n=12)
+    lines = nodes.read_text().splitlines()
+    lines[4] = "p03,1e39,1.0,bio"  # line 5 of the file
+    nodes.write_text("\n".join(lines) + "\n")
+
+    code = main(["run", "--dataset", str(edges), "--nodes", str(nodes),
+                 *COLUMNS, "--folds", "2", "--epochs", "1",
+                 "--out", str(tmp_path / "o"), "--no-progress"])
+
+    assert code == 2
+    assert ("nodes.csv, line 5, field 'year': feature value '1e39' is too "
+            "large") in capsys.readouterr().err
+
+
+def test_node_run_names_a_class_of_one_node(tmp_path, capsys):
+    edges, nodes = write_graph(tmp_path, n=12)
+
+    code = main(["run", "--dataset", str(edges), "--nodes", str(nodes),
+                 *COLUMNS[:-1], "pid", "--folds", "2", "--epochs", "1",
+                 "--out", str(tmp_path / "o"), "--no-progress"])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert ("class 'p00' of dataset '" + tmp_path.name + "' has a single "
+            "node, and each of at least 2 folds needs one of each class (12 "
+            "classes in 12 nodes: is the label column right?)") in err
+    assert "--folds 1" not in err
+
+
+def test_unlabelled_nodes_stay_out_of_folds_and_training(monkeypatch):
+    seen = []
+    real = node_cv.NodeTask
+
+    def spy(data, train_index, val_index, **kwargs):
+        seen.append(set(train_index.tolist()) | set(val_index.tolist()))
+        return real(data, train_index, val_index, **kwargs)
+
+    monkeypatch.setattr(node_cv, "NodeTask", spy)
+    data = _in_memory_dataset()
+    data.graphs[0].y[:4] = -1  # nodes 0-3 carry no label
+    result = node_cv.cross_validate_nodes(
+        data, "gcn", folds=2, seed=0, progress_bar=False,
+        train_config=node_cv.TrainConfig(epochs=2, progress_bar=False))
+
+    tests = sorted(n for f in result.folds for n in f.test_index)
+    assert tests == list(range(4, 24))
+    assert len(seen) == 2 and not any(used & {0, 1, 2, 3} for used in seen)
+    assert data.graphs[0].y[:4].tolist() == [-1, -1, -1, -1]

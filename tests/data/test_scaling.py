@@ -1,11 +1,15 @@
 import math
 
+import numpy as np
 import pytest
 import torch
+from torch_geometric.data import Data
 
 from gnnkit.data.align import align_features
+from gnnkit.data.dataset import GraphDataset
 from gnnkit.data.scaling import FeatureScaling
 from gnnkit.data.tables import read_csv_graph
+from gnnkit.errors import DataError
 
 
 def _tables(tmp_path, rows, name="n"):
@@ -76,3 +80,32 @@ def test_feature_scaling_round_trip():
     assert scaled.tolist() == [[3.0, 0.0]]
     assert scaling.inverse(scaled, ["a", "b"]).tolist() == x.tolist()
     assert FeatureScaling.from_dict(scaling.to_dict()) == scaling
+
+
+def test_values_beyond_float32_are_named(tmp_path):
+    rows = ROWS.replace("b,2000,", "b,-1e308,")
+    with pytest.raises(DataError, match=r"n.csv, line 3, field 'year': "
+                                        r"feature value '-1e308' is too"):
+        read_csv_graph(*_tables(tmp_path, rows), label="label")
+    with pytest.raises(DataError, match=r"field 'w': the column's mean or "
+                                        r"std is not a finite number"):
+        FeatureScaling.fit(np.array([[1e200], [-1e200], [3.0]]), ["w"])
+
+
+def test_new_value_far_off_the_training_scale_is_named():
+    scaling = FeatureScaling(["year"], [2000.0], [1e-30])
+    data = GraphDataset([Data(x=torch.tensor([[3e38]]), num_nodes=1)],
+                        level="node", name="new", feature_names=["year"])
+    with pytest.raises(DataError, match=r"field 'year': dataset 'new' has a "
+                                        r"value too far from the training"):
+        align_features(data, ["year"], scaling)
+
+
+def test_feature_list_names_a_repeat_and_takes_one_name(tmp_path):
+    edges, nodes = _tables(tmp_path, ROWS)
+    with pytest.raises(DataError, match=r"n.csv, field 'year': feature "
+                                        r"column 'year' is named twice"):
+        read_csv_graph(edges, nodes, features=["year", "score", "year"])
+    data = read_csv_graph(edges, nodes, features="year", scale=False)
+    assert data.feature_names == ["year"]
+    assert data[0].x.view(-1).tolist() == [1990.0, 2000.0, 2020.0]

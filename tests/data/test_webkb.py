@@ -1,3 +1,5 @@
+import gzip
+
 import pytest
 import torch
 
@@ -39,6 +41,13 @@ def test_tiny_university_exact_graph(tmp_path):
     (["a,t,student,1,0,1,[]\n", "b,t,course,1,1,1,[]\n"],
      r"line 3, field 'node_id'.*repeats the id of line 2"),
     (["a,t,student,x1,0,1,[]\n"], r"line 2, field 'node_id'.*'x1'"),
+    (["a,t,student,1,0,1,\"[1, 'a']\"\n"],
+     r"line 2, field 'neighbor_ids': 'a' is not an integer"),
+    (["a,t,student,1,0,1,{1: 2}\n"],
+     r"line 2, field 'neighbor_ids': '\{1: 2\}' is not a list"),
+    (["a,t,student,1,0,1,[]\n", "b,t, ,2,1,1,[]\n"],
+     r"line 3, field 'category': the page has no category"),
+    ([], r"Tiny.csv: the file has a header but no pages"),
 ])
 def test_bad_rows_are_named(tmp_path, rows, message):
     with pytest.raises(DataError, match=message):
@@ -59,3 +68,12 @@ def test_shipped_universities_match_provenance(name, nodes, entries, staff):
     assert graph.edge_index.size(1) == entries  # both ways + self-links
     counts = torch.bincount(graph.y, minlength=5).tolist()
     assert counts[dataset.classes.index("staff")] == staff
+
+
+def test_truncated_gzip_is_named(tmp_path):
+    packed = gzip.compress((HEADER + "a,t,student,1,0,1,[]\n").encode())
+    path = tmp_path / "Tiny.csv.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(DataError, match=r"Tiny.csv.gz: not a valid gzip "
+                                        r"file"):
+        read_webkb(path)

@@ -1,5 +1,7 @@
 import pandas as pd
+import pytest
 
+from gnnkit.errors import DataError
 from gnnkit.viz.columns import (
     column_menus,
     guess_columns,
@@ -63,3 +65,28 @@ def test_numeric_columns_skip_roles_and_words():
                   note=["a", "b"])
     columns = {"node_id": "id", "label": "y", "text": None}
     assert numeric_columns(nodes, columns) == ["f2"]
+
+
+def test_repeated_or_missing_columns_are_named():
+    edges = frame(src=[1], dst=[2])
+    nodes = pd.DataFrame([["1", "a", "b"]], columns=["id", "label", "label"])
+    with pytest.raises(DataError, match=r"field 'label': column 'label' "
+                                        "appears twice"):
+        guess_columns(nodes, edges)
+    with pytest.raises(DataError, match=r"needs a source and a target "
+                                        r"column; it has \['src'\]"):
+        guess_columns(frame(id=[1, 2]), frame(src=[1]))
+
+
+def test_unnamed_columns_and_menus_per_table():
+    # Integer column names (a table read without a header) and a fallback
+    # label menu that only avoids the node table's own roles.
+    nodes = pd.DataFrame([["1", "a"], ["2", "b"]])
+    edges = pd.DataFrame([["1", "2"]])
+    assert guess_columns(nodes, edges) == {
+        "node_id": "0", "label": None, "text": None,
+        "source": "0", "target": "1"}
+    menus = column_menus(nodes, edges)
+    assert menus["label"].value == "1"
+    assert numeric_columns(pd.DataFrame([["1", "2.5"]]),
+                           {"node_id": "0"}) == ["1"]

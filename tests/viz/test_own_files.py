@@ -97,3 +97,29 @@ def test_join_new_rows_rejects_empty_and_old_ids(tmp_path, graph):
     assert not (tmp_path / "all_nodes.csv").exists()
     frame = pd.read_csv(graph[0])
     assert list(frame.columns) == ["id", "label", "text", "extra"]
+
+
+@pytest.mark.parametrize("nodes, edges, message", [
+    ("id,text\nc,x\nc,y\n", None,
+     r"new_nodes.csv, line 3, field 'id': node id 'c' repeats line 2"),
+    ("id,text,extra\nc,x,abc\n", None,
+     r"new_nodes.csv, line 2, field 'extra': feature value 'abc'"),
+    ("id,text\nc,x\n", "src,dst\nc,zz\n",
+     r"new_edges.csv, line 2, field 'dst': node 'zz' is neither a node"),
+])
+def test_join_new_rows_names_bad_new_rows(tmp_path, graph, nodes, edges,
+                                          message):
+    new_nodes = write(tmp_path / "new_nodes.csv", nodes)
+    new_edges = edges and write(tmp_path / "new_edges.csv", edges)
+    with pytest.raises(DataError, match=message):
+        join_new_rows(*graph, new_nodes, new_edges, COLUMNS, tmp_path,
+                      features=["extra"] if "extra" in nodes else ())
+    assert not (tmp_path / "all_nodes.csv").exists()
+
+
+def test_header_only_new_rows_and_nameless_upload(tmp_path, graph):
+    empty = write(tmp_path / "new_nodes.csv", "id,text\n")
+    joined = join_new_rows(*graph, empty, None, COLUMNS, tmp_path)
+    assert not joined.ready and "has a header but no rows" in joined.note
+    with pytest.raises(DataError, match="an upload has no file name"):
+        save_uploads([Upload("", b"id\n")], tmp_path / "up")
