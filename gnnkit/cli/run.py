@@ -197,11 +197,7 @@ def run_cv_job(args: argparse.Namespace, dataset: GraphDataset) -> int:
         k: v for k, v in (("hidden_channels", args.hidden),
                           ("num_layers", args.layers)) if v is not None
     }  # fmt: skip
-    if dataset.level == "node":
-        from gnnkit.evaluate.node_cv import run_node_experiment as runner
-    else:
-        runner = run_experiment
-    experiment = runner(
+    experiment = run_experiment(
         dataset, args.model, folds=args.folds, seed=args.seed,
         epochs=args.epochs, model_kwargs=model_kwargs or None,
         baseline=None if args.no_baseline else "mlp",
@@ -217,10 +213,7 @@ def write_outputs(
     record: dict[str, Any] | None = None,
 ) -> None:
     """metrics.json, the trained model and report.html under ``out``."""
-    if experiment.dataset.level == "node":
-        from gnnkit.viz.node_report import build_node_run_report as build
-    else:
-        from gnnkit.viz.run_report import build_run_report as build
+    from gnnkit.viz.run_report import build_run_report
 
     dataset = experiment.dataset
     metrics = experiment.metrics()
@@ -229,7 +222,7 @@ def write_outputs(
     atomic_write_json(out / "metrics.json", metrics)
     save_model(out / "model", experiment.model, classes=dataset.classes,
                extra=model_extra(experiment, record))  # fmt: skip
-    build(experiment, summary).write(out / "report.html")
+    build_run_report(experiment, summary).write(out / "report.html")
 
 
 def model_extra(

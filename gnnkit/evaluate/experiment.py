@@ -1,17 +1,24 @@
-"""The main job for graph-level data: cross-validate a GNN beside a
-structure-agnostic baseline, then train the model to keep on all graphs."""
+"""The main job: cross-validate a GNN beside a structure-agnostic
+baseline on graphs or on the labelled nodes of one graph, then train the
+model to keep on all of them."""
 
 from __future__ import annotations
 
 import dataclasses
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import torch
 
 from gnnkit.data.dataset import GraphDataset
 from gnnkit.evaluate.cv import CV_TRAIN, CVResult, cross_validate
+from gnnkit.evaluate.node_cv import (
+    NODE_TRAIN,
+    cross_validate_nodes,
+    labelled_nodes,
+    train_nodes,
+)
 from gnnkit.evaluate.splits import inner_validation_split
 from gnnkit.models.backbones import GraphModel, build_model
 from gnnkit.train.config import TrainConfig
@@ -106,11 +113,14 @@ def run_experiment(
 ) -> Experiment:
     """Cross-validate ``model`` (and ``baseline``) and train a final model.
 
-    The final model trains on all graphs but a stratified 10 % held out
-    for early stopping, with the same settings as each fold.
+    Graph-level data is split over graphs (:func:`cross_validate`); the
+    final model trains on all graphs but a stratified 10 % held out for
+    early stopping. Node-level data is split over its labelled nodes
+    (:func:`~gnnkit.evaluate.node_cv.cross_validate_nodes`); the final
+    model trains on all of them but a stratified 20 % held out.
 
     Args:
-        dataset (GraphDataset): a graph-level dataset.
+        dataset (GraphDataset): a graph- or node-level dataset.
         model (str): backbone name. (default: ``"gin"``)
         folds (int): outer folds. (default: ``10``)
         seed (int): seed of splits and training. (default: ``0``)
@@ -118,44 +128,21 @@ def run_experiment(
         baseline (str, optional): a second backbone run on the same folds;
             ``None`` skips it. (default: ``"mlp"``)
         model_kwargs (dict, optional): extra ``build_model`` arguments.
-        train_config (TrainConfig, optional): default: the CV defaults.
+        train_config (TrainConfig, optional): default: :data:`CV_TRAIN`
+            (graphs) or :data:`~gnnkit.evaluate.node_cv.NODE_TRAIN`.
         progress_bar (bool): show progress bars. (default: ``True``)
         callbacks (sequence): passed on to every :func:`fit`.
 
     Returns:
         Experiment: cross-validation results and the model to keep.
     """
-    config = train_config or TrainConfig(**CV_TRAIN)
-    return experiment_with(
-        dataset, model, cross_validate,
-        lambda cv, config: train_final_model(dataset, cv, config, seed),
-        config, folds=folds, seed=seed, epochs=epochs, baseline=baseline,
-        model_kwargs=model_kwargs, progress_bar=progress_bar,
-        callbacks=callbacks,
-    )  # fmt: skip
-
-
-def experiment_with(
-    dataset: GraphDataset,
-    model: str,
-    cross_validator: Callable[..., CVResult],
-    train_final: Callable[[CVResult, TrainConfig], tuple[Any, FitResult]],
-    config: TrainConfig,
-    *,
-    folds: int,
-    seed: int,
-    epochs: int | None,
-    baseline: str | None,
-    model_kwargs: dict[str, Any] | None,
-    progress_bar: bool,
-    callbacks: Sequence[Callback],
-) -> Experiment:
-    """The main job's steps for any level: cross-validate ``model`` and the
-    baseline on the same folds with ``cross_validator``, then
-    ``train_final(cv, config)`` gives the model to keep."""
     start = time.perf_counter()
+    nodes = dataset.level == "node"
+    config = train_config or TrainConfig(**(NODE_TRAIN if nodes
+                                            else CV_TRAIN))
     if epochs is not None:
         config = dataclasses.replace(config, epochs=epochs)
+    cross_validator = cross_validate_nodes if nodes else cross_validate
     options = dict(folds=folds, seed=seed, train_config=config,
                    model_kwargs=model_kwargs, progress_bar=progress_bar,
                    callbacks=callbacks)  # fmt: skip
@@ -163,7 +150,12 @@ def experiment_with(
     base = None
     if baseline and baseline != model:
         base = cross_validator(dataset, baseline, **options)
-    final, final_fit = train_final(cv, config)
+    if nodes:
+        final, final_fit, _ = train_nodes(
+            dataset, labelled_nodes(dataset), cv.model_config,
+            dataclasses.replace(config, progress_bar=False), seed)
+    else:
+        final, final_fit = train_final_model(dataset, cv, config, seed)
     return Experiment(
         dataset=dataset, cv=cv, baseline=base, model=final,
         final_fit=final_fit, wall_seconds=time.perf_counter() - start,

@@ -6,8 +6,9 @@ transductive node classification) with the loss on its training nodes,
 early-stops on a stratified validation part of those training nodes, and
 scores its test nodes once, after training. The results come back as a
 :class:`~gnnkit.evaluate.cv.CVResult`, the same shape as graph-level
-cross-validation, and :func:`run_node_experiment` gives the
-:class:`~gnnkit.evaluate.experiment.Experiment` of ``gnnkit run``.
+cross-validation, and
+:func:`~gnnkit.evaluate.experiment.run_experiment` uses it for node-level
+data.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from tqdm.auto import tqdm
 
 from gnnkit.data.dataset import GraphDataset
 from gnnkit.evaluate.cv import CVFold, CVResult
-from gnnkit.evaluate.experiment import Experiment, experiment_with
 from gnnkit.evaluate.metrics import (
     classification_metrics,
     regression_metrics,
@@ -180,50 +180,3 @@ def _with_placeholder_targets(dataset: GraphDataset):
     graph = graph.clone()
     graph.y = graph.y.clamp(min=0)
     return graph
-
-
-def run_node_experiment(
-    dataset: GraphDataset,
-    model: str = "gcn",
-    *,
-    folds: int = 10,
-    seed: int = 0,
-    epochs: int | None = None,
-    baseline: str | None = "mlp",
-    model_kwargs: dict[str, Any] | None = None,
-    train_config: TrainConfig | None = None,
-    progress_bar: bool = True,
-    callbacks: Sequence[Callback] = (),
-) -> Experiment:
-    """Cross-validate ``model`` (and ``baseline``) over the labelled nodes
-    and train the model to keep on all of them (a stratified 20 % held
-    out for early stopping).
-
-    Args:
-        dataset (GraphDataset): a node-level dataset.
-        model (str): backbone name. (default: ``"gcn"``)
-        folds (int): outer folds. (default: ``10``)
-        seed (int): seed of splits and training. (default: ``0``)
-        epochs (int, optional): overrides the epochs of ``train_config``.
-        baseline (str, optional): a second backbone on the same folds;
-            ``None`` skips it. (default: ``"mlp"``)
-        model_kwargs (dict, optional): extra ``build_model`` arguments
-            (the baseline gets them too).
-        train_config (TrainConfig, optional): default: :data:`NODE_TRAIN`.
-        progress_bar (bool): show progress bars. (default: ``True``)
-        callbacks (sequence): passed on to every :func:`fit`.
-
-    Returns:
-        Experiment: cross-validation results and the model to keep.
-    """
-    def train_final(cv: CVResult, config: TrainConfig):
-        final, final_fit, _ = train_nodes(
-            dataset, labelled_nodes(dataset), cv.model_config,
-            dataclasses.replace(config, progress_bar=False), seed)
-        return final, final_fit
-
-    return experiment_with(
-        dataset, model, cross_validate_nodes, train_final,
-        train_config or TrainConfig(**NODE_TRAIN), folds=folds, seed=seed,
-        epochs=epochs, baseline=baseline, model_kwargs=model_kwargs,
-        progress_bar=progress_bar, callbacks=callbacks)

@@ -1,5 +1,6 @@
-"""The HTML report of a graph-level ``gnnkit run``: dataset summary,
-per-fold metrics beside the baseline, training curves, confusion matrix."""
+"""The HTML report of ``gnnkit run`` over graphs or nodes: dataset
+summary, per-fold metrics beside the baseline, training curves, confusion
+matrix, explanations."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from gnnkit.viz.report import Report
 def build_run_report(
     experiment: Experiment, summary: dict[str, Any]
 ) -> Report:
-    """Assemble the report of one run.
+    """Assemble the report of one run, over graphs or over nodes.
 
     Args:
         experiment (Experiment): what :func:`run_experiment` returned.
@@ -29,18 +30,22 @@ def build_run_report(
     """
     cv = experiment.cv
     names = experiment.metric_names
+    nodes = experiment.dataset.level == "node"
     report = Report(
         f"gnnkit run: {experiment.dataset.name}, "
         f"{cv.model_config['name'].upper()}, {len(cv.folds)}-fold CV"
+        + (" over nodes" if nodes else "")
     )
-    report.add_text("Protocol", protocol_text(experiment))
+    protocol = node_protocol_text if nodes else protocol_text
+    report.add_text("Protocol", protocol(experiment))
     report.add_table("Results", result_rows(experiment), note=(
         "Mean ± std over the test folds; an undefined metric (e.g. ROC-AUC "
         "on a fold with one class) is left out of the mean, and 'defined' "
         "counts the folds that entered it."
     ))  # fmt: skip
     report.add_table("Dataset", summary_rows(summary), ["field", "value"])
-    report.add_table("Test metrics per fold", fold_rows(cv, names))
+    report.add_table("Test metrics per fold",
+                     fold_rows(cv, names, "nodes" if nodes else "graphs"))
     report.add_figure(
         "Test metrics per fold",
         fold_metrics_figure([f.metrics for f in cv.folds], names[:2]),
@@ -48,8 +53,9 @@ def build_run_report(
     report.add_figure(
         "Training curves",
         training_curves([f.history for f in cv.folds]),
-        note="Training loss and the validation metric (inner split) per "
-        "epoch; early stopping restores the best validation epoch.",
+        note="Training loss and the validation metric (inner split of the "
+        "fold's training part) per epoch; early stopping restores the best "
+        "validation epoch.",
     )
     if cv.task == "classification":
         report.add_figure(
@@ -61,7 +67,7 @@ def build_run_report(
             "class values of the dataset.",
         )
     report.add_html(
-        "Explanations of test examples",
+        f"Explanations of test {'nodes' if nodes else 'examples'}",
         explanation_section(
             experiment.model, experiment.dataset, explained_examples(cv)
         ),
@@ -92,6 +98,26 @@ def protocol_text(experiment: Experiment) -> str:
     )
 
 
+def node_protocol_text(experiment: Experiment) -> str:
+    """How the numbers of a node-level run were produced."""
+    cv = experiment.cv
+    train = cv.train_config
+    share = round(100 * train.get("val_fraction", 0.2))
+    return (
+        f"{len(cv.folds)}-fold stratified cross-validation over the "
+        f"labelled nodes (seed {cv.seed}). Every fold trains on the whole "
+        "graph (all edges and node features) with the loss on its "
+        f"training nodes; a stratified {share}% of those training nodes is "
+        "held out for early stopping, and the fold's test nodes are scored "
+        "once, after training, and never used for selection.\n\n"
+        f"Optimizer {train.get('optimizer')}, learning rate "
+        f"{train.get('lr')}, weight decay {train.get('weight_decay')}, "
+        f"full batch, up to {train.get('epochs')} epochs with patience "
+        f"{train.get('patience')}. Wall time "
+        f"{experiment.wall_seconds:.1f} s."
+    )
+
+
 def result_rows(experiment: Experiment) -> list[dict[str, Any]]:
     """One row per model (the GNN, then the baseline)."""
     runs = [experiment.cv] + (
@@ -108,14 +134,16 @@ def result_rows(experiment: Experiment) -> list[dict[str, Any]]:
     return rows
 
 
-def fold_rows(cv: CVResult, names: tuple[str, ...]) -> list[dict]:
-    """Test metrics and best epoch per fold."""
+def fold_rows(
+    cv: CVResult, names: tuple[str, ...], unit: str = "graphs"
+) -> list[dict]:
+    """Test metrics, best epoch and test size (in ``unit``) per fold."""
     rows = []
     for fold in cv.folds:
         row: dict[str, Any] = {"fold": fold.index + 1}
         row.update({n: fold.metrics.get(n) for n in names})
         row["best epoch"] = fold.best_epoch
-        row["test graphs"] = len(fold.test_index)
+        row[f"test {unit}"] = len(fold.test_index)
         rows.append(row)
     return rows
 
