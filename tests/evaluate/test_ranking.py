@@ -17,6 +17,7 @@ from gnnkit.evaluate.ranking import (
     top_triples,
 )
 from gnnkit.models.link import DotProductDecoder, LinkModel
+from gnnkit.testing.kg import TableModel, triple_graph
 from gnnkit.train.kg_tasks import KGTask
 
 # Three queries over five candidates, worked out by hand:
@@ -127,30 +128,10 @@ def test_recommend_ranks_unlinked_nodes_by_score():
         recommend(model, dataset, "z")
 
 
-class TableModel(nn.Module):
-    """KG stand-in scoring query (entity e, relation r) with row e + 4r."""
-
-    def __init__(self, table):
-        super().__init__()
-        self.table = table
-
-    def forward(self, x, edge_index, edge_type):
-        return x
-
-    def score_tails(self, z, head, relation):
-        return self.table[head + 4 * relation]
-
-
 def test_top_triples_skips_training_triples_and_flags_held_out():
     train = torch.tensor([[0, 0, 1], [0, 1, 2]])
-    data = Data(
-        num_nodes=4,
-        edge_index=train[:, [0, 2]].t(),
-        edge_type=train[:, 1],
-        train_triples=train,
-        valid_triples=torch.tensor([[0, 0, 3]]),
-        test_triples=torch.tensor([[1, 0, 2]]),
-    )
+    data = triple_graph(train, torch.tensor([[0, 0, 3]]),
+                        torch.tensor([[1, 0, 2]]))
     dataset = GraphDataset(
         [data],
         level="node",
