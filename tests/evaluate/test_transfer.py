@@ -16,7 +16,6 @@ from gnnkit.evaluate.transfer import (
     train_head,
     transfer,
 )
-from gnnkit.testing.tiny_lm import tiny_bert
 from gnnkit.train.joint import JointSettings
 
 CASE = Path(__file__).parents[1] / "cases" / "C14"
@@ -24,11 +23,6 @@ SETTINGS = JointSettings(max_length=16, epochs=2, batch_size=2,
                          num_neighbors=(2,), hidden_channels=8,
                          lm_lr=1e-2)
 SPLIT = (torch.tensor([0, 1, 2]), torch.tensor([3]), torch.tensor([4, 5]))
-
-
-@pytest.fixture(scope="module")
-def bert_path(tmp_path_factory):
-    return str(tiny_bert(tmp_path_factory.mktemp("tiny_bert")))
 
 
 @pytest.fixture(scope="module")

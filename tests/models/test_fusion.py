@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from gnnkit.data.tables import read_csv_graph
 from gnnkit.errors import DataError, ModelError
 from gnnkit.models.fusion import LMGNN, edge_positions
 from gnnkit.models.fusion_io import load_lm_gnn
@@ -27,17 +26,6 @@ out = model.predict(texts, [tuple(e) for e in edges], node_ids=sys.argv[4:],
                     undirected=True)
 print(json.dumps({"logits": out.logits.tolist(), "labels": out.labels}))
 """
-
-
-@pytest.fixture(scope="module")
-def bert_path(tmp_path_factory):
-    return tiny_bert(tmp_path_factory.mktemp("tiny_bert"))
-
-
-@pytest.fixture(scope="module")
-def c14():
-    return read_csv_graph(CASE / "edges.csv", CASE / "nodes.csv",
-                          text="text", name="C14")
 
 
 def build(path, strategy="lora", seed=0, **kw):

@@ -15,18 +15,11 @@ from gnnkit.train.config import TrainConfig
 from gnnkit.train.fit import fit
 from gnnkit.train.text_tasks import TextGraphTask, TextNodeTask
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 WORDS = ["paper about graphs", "results", "model", "idea"]
 TEXTS = [f"{tone} {w}" for w in WORDS for tone in ("good", "bad")] * 3
 LABELS = torch.tensor([0, 1] * 12)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny matrices: a second thread only adds synchronisation cost.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from gnnkit.models.peft_strategies import (
     save_lm,
     transformer_layers,
 )
-from gnnkit.testing.tiny_lm import tiny_bert
 from gnnkit.text.encoder import load_lm as load_base
 
 # Tiny BERT: hidden 32, 2 layers, intermediate 64, vocabulary 30522.
@@ -19,11 +18,6 @@ LAYER = 3 * (32 * 32 + 32) + (32 * 32 + 32) + 64 + (32 * 64 + 64) \
     + (64 * 32 + 32) + 64  # one BertLayer: 8,544 parameters
 LORA = 2 * 2 * (8 * 32 + 32 * 8)  # 2 layers x (query, value) x (A, B)
 PREFIX = 8 * 2 * 2 * 32  # tokens x layers x (key, value) x hidden
-
-
-@pytest.fixture(scope="module")
-def bert_path(tmp_path_factory):
-    return tiny_bert(tmp_path_factory.mktemp("tiny_bert"))
 
 
 def fresh(path):

@@ -5,21 +5,9 @@ from gnnkit.testing.tiny_lm import tiny_bert
 from gnnkit.text.cache import EmbeddingCache, cache_key, default_cache_dir
 from gnnkit.text.encoder import TextEncoder
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 TEXTS = ["graph pooling", "message passing", "NA", "", "citation networks"]
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny matrices: a second thread only adds synchronisation cost.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def bert_path(tmp_path_factory):
-    return tiny_bert(tmp_path_factory.mktemp("tiny_bert"))
 
 
 def counting(encoder, monkeypatch):

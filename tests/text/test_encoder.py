@@ -17,16 +17,9 @@ from gnnkit.text.encoder import (
     load_lm,
 )
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 CASES = Path(__file__).resolve().parents[1] / "cases"
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny matrices: a second thread only adds synchronisation cost.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

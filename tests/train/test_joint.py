@@ -5,10 +5,8 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import k_hop_subgraph
 
-from gnnkit.data.tables import read_csv_graph
 from gnnkit.errors import DataError
 from gnnkit.models.fusion import LMGNN
-from gnnkit.testing.tiny_lm import tiny_bert
 from gnnkit.text.encoder import TextEncoder
 from gnnkit.train.config import TrainConfig
 from gnnkit.train.fit import fit
@@ -26,17 +24,6 @@ CASE = Path(__file__).parents[1] / "cases" / "C14"
 # A path 0-1-2-3-4 plus a star 5 -> {0, 1, 2}, both directions.
 PAIRS = [(0, 1), (1, 2), (2, 3), (3, 4), (5, 0), (5, 1), (5, 2)]
 EDGE_INDEX = torch.tensor(PAIRS + [(b, a) for a, b in PAIRS]).t()
-
-
-@pytest.fixture(scope="module")
-def bert_path(tmp_path_factory):
-    return tiny_bert(tmp_path_factory.mktemp("tiny_bert"))
-
-
-@pytest.fixture(scope="module")
-def c14():
-    return read_csv_graph(CASE / "edges.csv", CASE / "nodes.csv",
-                          text="text", name="C14")
 
 
 def make_task(bert_path, c14, **kw):
