@@ -18,6 +18,7 @@ from torch_geometric.nn import (
 from torch_geometric.nn.norm import BatchNorm
 
 from gnnkit.errors import ModelError
+from gnnkit.models.adjacency import SparseAdjacency
 from gnnkit.models.heads import GraphHead, NodeHead, check_pooling, pool
 
 LEVELS = ("graph", "node")
@@ -51,8 +52,8 @@ class GraphModel(nn.Module):
     Shapes:
         - **input:** node features ``[num_nodes, in_channels]``, edge
           indices ``[2, num_edges]``, batch vector ``[num_nodes]``,
-          optional ``edge_attr [num_edges, edge_dim]`` and
-          ``edge_weight [num_edges]``
+          optional ``edge_attr [num_edges, edge_dim]``,
+          ``edge_weight [num_edges]`` and ``adjacency``
         - **output:** ``[num_graphs, out_channels]`` (graph level) or
           ``[num_nodes, out_channels]`` (node level)
     """
@@ -61,6 +62,7 @@ class GraphModel(nn.Module):
     name = "base"
     supports_edge_weight = False
     supports_edge_attr = False
+    uses_adjacency = False
 
     def __init__(
         self,
@@ -118,7 +120,11 @@ class GraphModel(nn.Module):
         edge_attr: Tensor | None,
         edge_weight: Tensor | None,
     ) -> Tensor:
-        """Apply one layer; the default passes ``x`` and ``edge_index``."""
+        """Apply one layer; the default passes ``x`` and ``edge_index``.
+
+        ``edge_index`` is a :class:`SparseAdjacency` instead when the model
+        ``uses_adjacency`` and the caller gave one.
+        """
         return conv(x, edge_index)
 
     def embed(
@@ -128,6 +134,7 @@ class GraphModel(nn.Module):
         batch: Tensor | None = None,
         edge_attr: Tensor | None = None,
         edge_weight: Tensor | None = None,
+        adjacency: SparseAdjacency | None = None,
     ) -> Tensor:
         """Node embeddings before pooling and head.
 
@@ -137,6 +144,8 @@ class GraphModel(nn.Module):
         """
         self._check_x(x)
         edge_attr, edge_weight = self._usable_edges(edge_attr, edge_weight)
+        if adjacency is not None and self.uses_adjacency:
+            edge_index = adjacency
         last = len(self.convs) - 1
         xs = []
         for i, conv in enumerate(self.convs):
@@ -155,6 +164,7 @@ class GraphModel(nn.Module):
         edge_attr: Tensor | None = None,
         edge_weight: Tensor | None = None,
         num_graphs: int | None = None,
+        adjacency: SparseAdjacency | None = None,
     ) -> Tensor:
         """Logits per graph (graph level) or per node (node level).
 
@@ -169,11 +179,15 @@ class GraphModel(nn.Module):
                 GCN, ignored with a warning elsewhere).
             num_graphs (int, optional): graphs in the batch; give it
                 whenever the last graphs of a batch may have no nodes.
+            adjacency (SparseAdjacency, optional): the same edges as
+                sparse matrices, used in place of ``edge_index`` by models
+                that declare ``uses_adjacency`` (GIN without ``edge_dim``).
         """
         # filtered here so a warning points at the caller of model(...)
         edge_attr, edge_weight = self._usable_edges(edge_attr, edge_weight,
                                                     stacklevel=6)
-        h = self.embed(x, edge_index, batch, edge_attr, edge_weight)
+        h = self.embed(x, edge_index, batch, edge_attr, edge_weight,
+                       adjacency)
         if self.level == "graph":
             h = pool(h, batch, self.pooling, num_graphs)
         return self.head(h)
@@ -288,10 +302,19 @@ class GraphSAGE(GraphModel):
 class GIN(GraphModel):
     """Graph isomorphism network (Xu et al., 2019): PyG's
     :class:`~torch_geometric.nn.conv.GINConv` with a two-layer MLP, or
-    :class:`~torch_geometric.nn.conv.GINEConv` when ``edge_dim`` is set."""
+    :class:`~torch_geometric.nn.conv.GINEConv` when ``edge_dim`` is set.
+
+    Given a :class:`SparseAdjacency` (as gnnkit's graph batches carry),
+    GINConv's neighbour sum is one sparse product instead of a gather and a
+    scatter over edges; weights and outputs are those of GINConv."""
 
     name = "gin"
     supports_edge_attr = True
+
+    @property
+    def uses_adjacency(self) -> bool:
+        """GINConv (not GINE, which reads edge features) uses it."""
+        return self.edge_dim is None
 
     def make_conv(self, in_channels: int, out_channels: int) -> nn.Module:
         """Return a GIN (or GINE) layer around a batch-normed MLP."""
@@ -309,6 +332,8 @@ class GIN(GraphModel):
         """Apply GINConv, or GINEConv with ``edge_attr``."""
         if isinstance(conv, GINEConv):
             return conv(x, edge_index, edge_attr)
+        if isinstance(edge_index, SparseAdjacency):  # GINConv.forward's sum
+            return conv.nn(edge_index.sum_neighbours(x) + (1 + conv.eps) * x)
         return conv(x, edge_index)
 
 

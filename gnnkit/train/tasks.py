@@ -104,6 +104,8 @@ def forward_batch(model: nn.Module, batch: GraphBatch | Data) -> Tensor:
     ``edge_attr`` is left out for a model whose ``edge_dim`` is ``None``
     and ``edge_weight`` for one with ``supports_edge_weight = False``, so
     datasets with edge features train models that ignore them silently.
+    A :class:`GraphBatch`'s ``adjacency`` goes to models that declare
+    ``uses_adjacency``.
     """
     edge_attr = getattr(batch, "edge_attr", None)
     if getattr(model, "edge_dim", 0) is None:
@@ -111,10 +113,14 @@ def forward_batch(model: nn.Module, batch: GraphBatch | Data) -> Tensor:
     edge_weight = getattr(batch, "edge_weight", None)
     if not getattr(model, "supports_edge_weight", True):
         edge_weight = None
+    extra = {}
+    adjacency = getattr(batch, "adjacency", None)
+    if adjacency is not None and getattr(model, "uses_adjacency", False):
+        extra["adjacency"] = adjacency
     num_graphs = getattr(batch, "num_graphs", None)
     return model(batch.x, batch.edge_index, getattr(batch, "batch", None),
                  edge_attr=edge_attr, edge_weight=edge_weight,
-                 num_graphs=num_graphs)
+                 num_graphs=num_graphs, **extra)
 
 
 class GraphTask(Task):

@@ -1,0 +1,95 @@
+"""Edges as a pair of sparse matrices, so a layer can sum neighbour features
+with one sparse product.
+
+Summing ``x`` over the incoming edges of every node is ``A @ x`` with
+``A[i, j]`` the number of edges ``j -> i``; its gradient is ``A^T @ grad``.
+PyTorch would build ``A^T`` on every backward pass (which leaves
+``torch.sparse.mm`` no faster than PyG's gather-and-scatter on small
+batches), so :class:`SparseAdjacency` keeps it beside ``A``, both in CSR
+form, built once per batch by :mod:`gnnkit.train.batching`.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+from torch import Tensor
+
+
+class SparseAdjacency:
+    """The edges of a batch as CSR matrices ``A`` and ``A^T``.
+
+    Indices are not checked here (PyTorch's checks cost more than the
+    product); :class:`~gnnkit.train.batching.PackedGraphs` checks them.
+
+    Args:
+        in_ptr (Tensor): CSR row offsets of ``A`` (rows are target nodes)
+            ``[num_nodes + 1]``.
+        sources (Tensor): source node of each edge, grouped by target
+            ``[num_edges]``.
+        out_ptr (Tensor): CSR row offsets of ``A^T`` (rows are source
+            nodes) ``[num_nodes + 1]``.
+        targets (Tensor): target node of each edge, grouped by source
+            ``[num_edges]``.
+        dtype (torch.dtype): dtype of the features the matrices multiply.
+            (default: ``torch.float32``)
+    """
+
+    __slots__ = ("a", "a_t")
+
+    def __init__(
+        self,
+        in_ptr: Tensor,
+        sources: Tensor,
+        out_ptr: Tensor,
+        targets: Tensor,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        self.a = _csr(in_ptr, sources, dtype)
+        self.a_t = _csr(out_ptr, targets, dtype)
+
+    @property
+    def num_nodes(self) -> int:
+        """Rows (and columns) of ``A``."""
+        return self.a.size(0)
+
+    def sum_neighbours(self, x: Tensor) -> Tensor:
+        """``A @ x``: the sum of ``x`` over each node's incoming edges.
+
+        Args:
+            x (Tensor): node features ``[num_nodes, F]``.
+
+        Returns:
+            Tensor: ``[num_nodes, F]``, differentiable in ``x``.
+        """
+        return _NeighbourSum.apply(x, self)
+
+    def __repr__(self) -> str:
+        return (f"SparseAdjacency(num_nodes={self.num_nodes}, "
+                f"num_edges={self.a._nnz()})")
+
+
+class _NeighbourSum(torch.autograd.Function):
+    """``A @ x`` whose backward uses the stored ``A^T``."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, adjacency: SparseAdjacency) -> Tensor:
+        ctx.a_t = adjacency.a_t.to(x.device, x.dtype)
+        return adjacency.a.to(x.device, x.dtype) @ x
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
+        return ctx.a_t @ grad, None
+
+
+def _csr(ptr: Tensor, columns: Tensor, dtype: torch.dtype) -> Tensor:
+    """A 0/1 CSR matrix. PyTorch warns that sparse CSR is "beta"; it is only
+    multiplied here, which is long stable, so that warning is silenced."""
+    num_nodes = ptr.numel() - 1
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Sparse CSR tensor support",
+                                UserWarning)
+        return torch.sparse_csr_tensor(
+            ptr, columns, torch.ones(columns.numel(), dtype=dtype),
+            (num_nodes, num_nodes), check_invariants=False)
