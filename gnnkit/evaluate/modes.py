@@ -3,7 +3,8 @@
 A mode name says how text becomes a prediction: ``cascade_<gnn>`` (frozen,
 cached LM embeddings as node features), ``tfidf_<gnn>``, ``hybrid_<gnn>``
 (LM embeddings beside TF-IDF), ``mlp_lm``/``mlp_tfidf`` (no edges), where
-feature modes also take ``appnp`` (MLP, then propagation) as ``<gnn>``,
+feature modes also take ``appnp`` (MLP, then propagation) and ``grand``
+(GRAND with its consistency loss over random views) as ``<gnn>``,
 ``joint_<strategy>[_<gnn>]`` (LM and GNN trained end to end), ``lm``
 (the LM alone on each node's text) and ``a+b`` (an ensemble).
 """
@@ -16,17 +17,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from gnnkit.data.dataset import GraphDataset
+from gnnkit.evaluate.features import FeatureStore
+from gnnkit.evaluate.grand_mode import GrandSettings, fit_grand
 from gnnkit.models.backbones import build_model
 from gnnkit.models.fusion import LMGNN
 from gnnkit.models.lm_classifier import LMNodeClassifier
 from gnnkit.models.peft_strategies import count_parameters
 from gnnkit.models.propagation import APPNPNet
-from gnnkit.text.encoder import TextEncoder, encode_dataset
+from gnnkit.text.encoder import TextEncoder
 from gnnkit.train.config import TrainConfig
 from gnnkit.train.fit import FitResult, fit
 from gnnkit.train.joint import JointSettings, train_joint
@@ -35,7 +37,7 @@ from gnnkit.train.tasks import NodeTask
 from gnnkit.train.text_tasks import TextNodeTask
 
 BACKBONES = ("gcn", "sage", "gat", "gin", "mlp")
-FEATURE_BACKBONES = BACKBONES + ("appnp",)
+FEATURE_BACKBONES = BACKBONES + ("appnp", "grand")
 FEATURES = {"cascade": "lm", "tfidf": "tfidf", "hybrid": "hybrid",
             "gnn": "x"}
 
@@ -132,7 +134,8 @@ def parse_mode(name: str) -> Mode:
         "'tfidf_<gnn>', 'hybrid_<gnn>', 'gnn_<gnn>' (the dataset's own "
         "features), 'mlp_lm', 'mlp_tfidf' and "
         "'joint_<strategy>[_<gnn>]' with <gnn> one of "
-        f"{list(BACKBONES)} (feature modes also 'appnp') and <strategy> "
+        f"{list(BACKBONES)} (feature modes also 'appnp' and 'grand') and "
+        "<strategy> "
         "one of frozen, top-<k>, full, lora, prefix; join modes with '+' "
         "for an ensemble."
     )
@@ -166,6 +169,7 @@ class CompareSettings:
             ``True`` for ``.gnnkit_cache/`` or ``None``).
             (default: ``True``)
         joint (JointSettings): settings of ``joint_*`` modes.
+        grand (GrandSettings): settings of ``*_grand`` modes.
         lm_max_length (int): tokens per text of the ``lm`` mode.
             (default: ``128``)
         lm_epochs (int): epochs of the ``lm`` mode. (default: ``3``)
@@ -192,6 +196,7 @@ class CompareSettings:
     normalize: bool = True
     cache: Any = True
     joint: JointSettings = field(default_factory=JointSettings)
+    grand: GrandSettings = field(default_factory=GrandSettings)
     lm_max_length: int = 128
     lm_epochs: int = 3
     lm_lr: float = 5e-5
@@ -202,6 +207,7 @@ class CompareSettings:
         """A JSON-able copy."""
         out = dataclasses.asdict(self)
         out["joint"] = self.joint.to_dict()
+        out["grand"] = self.grand.to_dict()
         out["cache"] = None if self.cache is None else str(self.cache)
         return out
 
@@ -209,57 +215,6 @@ class CompareSettings:
         """Keyword arguments of :func:`build_model`."""
         return {"hidden_channels": self.hidden_channels,
                 "num_layers": self.num_layers, "dropout": self.dropout}
-
-
-class FeatureStore:
-    """Node features of a dataset, each computed once.
-
-    ``"lm"`` are cached LM embeddings, ``"tfidf"`` TF-IDF vectors of the
-    texts, ``"hybrid"`` both, each row-normalised, side by side, and
-    ``"x"`` the dataset's own features.
-
-    Args:
-        dataset (GraphDataset): the dataset with node texts.
-        settings (CompareSettings): encoder and TF-IDF settings.
-    """
-
-    def __init__(self, dataset: GraphDataset,
-                 settings: CompareSettings) -> None:
-        self.dataset, self.settings = dataset, settings
-        texts = dataset.texts[0] if dataset.texts else []
-        self.texts = ["" if t is None else t for t in texts]
-        self._store: dict[str, torch.Tensor] = {}
-
-    def get(self, kind: str) -> torch.Tensor:
-        """The ``[num_nodes, F]`` features of ``kind``."""
-        if kind not in self._store:
-            self._store[kind] = getattr(self, f"_{kind}")()
-        return self._store[kind]
-
-    def _x(self) -> torch.Tensor:
-        return self.dataset.graphs[0].x.float()
-
-    def _lm(self) -> torch.Tensor:
-        s = self.settings
-        encoder = TextEncoder(s.lm, pooling=s.pooling,
-                              max_length=s.max_length)
-        encoded = encode_dataset(self.dataset, encoder, cache=s.cache,
-                                 progress_bar=s.progress_bar)
-        x = encoded.graphs[0].x  # [num_nodes, d]
-        return F.normalize(x, dim=1) if s.normalize else x
-
-    def _tfidf(self) -> torch.Tensor:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        vectorizer = TfidfVectorizer(
-            max_features=self.settings.tfidf_features, sublinear_tf=True,
-            stop_words="english")
-        matrix = vectorizer.fit_transform(self.texts)
-        return torch.tensor(matrix.toarray(), dtype=torch.float)
-
-    def _hybrid(self) -> torch.Tensor:
-        return torch.cat([F.normalize(self.get("lm"), dim=1),
-                          F.normalize(self.get("tfidf"), dim=1)], dim=1)
 
 
 def _run_features(mode: Mode, dataset: GraphDataset, features: FeatureStore,
@@ -270,20 +225,30 @@ def _run_features(mode: Mode, dataset: GraphDataset, features: FeatureStore,
     data = Data(x=x, edge_index=graph.edge_index, y=graph.y.view(-1),
                 num_nodes=x.size(0))
     torch.manual_seed(seed)
-    if mode.backbone == "appnp":
-        model = APPNPNet(x.size(1), dataset.num_classes, K=settings.appnp_k,
-                         alpha=settings.appnp_alpha, **settings.gnn())
+    if mode.backbone == "grand":
+        model, fitted = fit_grand(data, part, dataset.num_classes, seed,
+                                  settings.grand, settings.progress_bar)
     else:
-        model = build_model(mode.backbone, x.size(1), dataset.num_classes,
-                            level="node", **settings.gnn())
-    config = TrainConfig(
-        lr=settings.lr, weight_decay=settings.weight_decay,
-        epochs=settings.epochs, patience=settings.patience,
-        schedule="constant", seed=seed, progress_bar=settings.progress_bar)
-    fitted = fit(model, NodeTask(data, part[0], part[1]), config)
+        model = _feature_model(mode, x.size(1), dataset.num_classes,
+                               settings)
+        config = TrainConfig(
+            lr=settings.lr, weight_decay=settings.weight_decay,
+            epochs=settings.epochs, patience=settings.patience,
+            schedule="constant", seed=seed,
+            progress_bar=settings.progress_bar)
+        fitted = fit(model, NodeTask(data, part[0], part[1]), config)
     logits = predict(model, data)
     return ModeRun(fitted, logits[part[2]], count_parameters(model), model,
                    x, logits[part[1]])
+
+
+def _feature_model(mode: Mode, in_channels: int, num_classes: int,
+                   settings: CompareSettings) -> nn.Module:
+    if mode.backbone == "appnp":
+        return APPNPNet(in_channels, num_classes, K=settings.appnp_k,
+                        alpha=settings.appnp_alpha, **settings.gnn())
+    return build_model(mode.backbone, in_channels, num_classes,
+                       level="node", **settings.gnn())
 
 
 def _run_joint(mode: Mode, dataset: GraphDataset, features: FeatureStore,

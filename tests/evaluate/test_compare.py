@@ -20,6 +20,7 @@ from gnnkit.evaluate.compare import (
     compare_label_rates,
     make_splits,
 )
+from gnnkit.evaluate.grand_mode import GrandSettings
 from gnnkit.evaluate.modes import (
     CompareSettings,
     FeatureStore,
@@ -49,9 +50,11 @@ def c14():
 def tiny_settings(bert_path):
     joint = JointSettings(max_length=16, epochs=2, batch_size=2,
                           num_neighbors=(2,), hidden_channels=8)
+    grand = GrandSettings(hidden_channels=8, epochs=5, patience=5)
     return CompareSettings(lm=bert_path, cache=None, max_length=16,
                            epochs=5, patience=5, hidden_channels=8,
-                           joint=joint, lm_max_length=16, lm_epochs=1)
+                           joint=joint, grand=grand, lm_max_length=16,
+                           lm_epochs=1)
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -59,6 +62,8 @@ def tiny_settings(bert_path):
     ("tfidf_sage", Mode("tfidf_sage", "features", "tfidf", "sage")),
     ("hybrid_gat", Mode("hybrid_gat", "features", "hybrid", "gat")),
     ("hybrid_appnp", Mode("hybrid_appnp", "features", "hybrid", "appnp")),
+    ("hybrid_grand", Mode("hybrid_grand", "features", "hybrid", "grand")),
+    ("tfidf_grand", Mode("tfidf_grand", "features", "tfidf", "grand")),
     ("mlp_lm", Mode("mlp_lm", "features", "lm", "mlp")),
     ("gnn_gin", Mode("gnn_gin", "features", "x", "gin")),
     ("joint_lora", Mode("joint_lora", "joint", "lm", "gcn", "lora")),
@@ -75,10 +80,16 @@ def test_parse_mode_grammar(name, expected):
 
 @pytest.mark.parametrize("name", ["cascade", "joint_adapter", "mlp_gcn",
                                   "tfidf_transformer", "LM",
-                                  "joint_lora_appnp"])
+                                  "joint_lora_appnp", "joint_lora_grand",
+                                  "mlp_grand"])
 def test_parse_mode_unknown_raises(name):
     with pytest.raises(ValueError, match=f"Unknown mode '{name}'"):
         parse_mode(name)
+
+
+def test_parse_mode_error_lists_feature_only_backbones():
+    with pytest.raises(ValueError, match="also 'appnp' and 'grand'"):
+        parse_mode("cascade_grnd")
 
 
 def test_make_splits_disjoint_and_repeatable():
@@ -101,12 +112,12 @@ def test_make_splits_disjoint_and_repeatable():
 def test_compare_every_mode_on_tiny_graph(bert_path, c14):
     modes = ["tfidf_gcn", "mlp_lm", "cascade_gcn", "hybrid_sage",
              "joint_lora", "joint_frozen", "joint_prefix", "lm",
-             "cascade_gcn+tfidf_gcn", "cascade_appnp"]
+             "cascade_gcn+tfidf_gcn", "cascade_appnp", "hybrid_grand"]
     seen = []
     result = compare(c14, modes, seeds=2, split=SPLIT,
                      settings=tiny_settings(bert_path), on_run=seen.append)
     assert [r["mode"] for r in result.rows] == modes
-    assert len(result.runs) == len(seen) == 20
+    assert len(result.runs) == len(seen) == 22
     params = {r["mode"]: r["trainable_parameters"] for r in result.rows}
     gnn = (32 * 8 + 8) + (8 * 8 + 8) + (8 * 2 + 2)  # GCN(32) + head
     assert params["cascade_gcn"] == params["joint_frozen"] == gnn
@@ -115,6 +126,9 @@ def test_compare_every_mode_on_tiny_graph(bert_path, c14):
     assert params["joint_prefix"] == gnn + 1024
     assert params["cascade_gcn+tfidf_gcn"] == gnn + params["tfidf_gcn"]
     assert params["cascade_appnp"] == (32 * 8 + 8) + (8 * 2 + 2)  # MLP
+    tfidf_width = (params["tfidf_gcn"] - gnn) // 8 + 32
+    hybrid_width = 32 + tfidf_width  # LM embedding beside TF-IDF
+    assert params["hybrid_grand"] == (hybrid_width * 8 + 8) + (8 * 2 + 2)
     for run in result.runs:
         assert run["accuracy"] in (0.0, 0.5, 1.0)
         assert run["train_seconds"] > 0 and run["best_epoch"] >= 1
