@@ -17,11 +17,15 @@ from gnnkit.data.dataset import GraphDataset
 from gnnkit.data.shipped import load_dataset
 from gnnkit.data.summary import summarize, summary_table
 from gnnkit.errors import GnnkitError
+from gnnkit.evaluate.cv import backbone_names
 from gnnkit.evaluate.experiment import Experiment, run_experiment
+from gnnkit.evaluate.recipes import Recipe, best_recipe, keep_features
 from gnnkit.models.persist import save_model
 from gnnkit.viz.report import format_value
 
 MODELS = ("gin", "gcn", "gat", "sage", "mlp")
+#: What ``gnnkit run`` trains without --recipe.
+DEFAULT_RECIPE = Recipe("gin", repeats=1)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -36,8 +40,22 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "model (no folds, baseline or report).",
     )  # fmt: skip
     add_data_options(parser)
-    parser.add_argument("--model", default="gin", choices=MODELS,
-                        help="GNN backbone (default: gin)")
+    parser.add_argument("--model", default=None, type=model_name,
+                        help=f"GNN backbone, one of {', '.join(MODELS)}; "
+                        "join several with '+' (e.g. gin+mlp) to average "
+                        "their class probabilities (default: gin)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="models trained per backbone in each fold "
+                        "and for the kept model, averaged (default: 1)")
+    parser.add_argument("--jk", default=None, choices=("last", "cat", "max"),
+                        help="jumping knowledge over layers (default: last)")
+    parser.add_argument("--edge-features", action="store_true",
+                        help="feed the dataset's edge features to gin "
+                        "(as GINE) and gat")
+    parser.add_argument("--recipe", default=None, choices=("best",),
+                        help="'best': the settings bench/graph_accuracy.py "
+                        "measured best for MUTAG, PROTEINS or IMDB-BINARY "
+                        "(options given explicitly win)")
     parser.add_argument("--task", default="auto", choices=("auto", "link"),
                         help="'link' runs link prediction (default: the "
                         "dataset's own task)")
@@ -75,6 +93,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "language model runs)")
     add_link_options(parser)
     return parser
+
+
+def model_name(value: str) -> str:
+    """An argparse type: a backbone, or backbones joined by ``+``."""
+    try:
+        backbone_names(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return value.lower()
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -150,6 +177,8 @@ def run(args: argparse.Namespace) -> int:
     if dataset.level == "node" and args.mode != "gnn":
         from gnnkit.cli.compare import run_node_mode
 
+        _refuse_cv_options(args)
+        args.model = args.model or "gin"
         if args.no_progress:
             hide_library_progress()
         return run_node_mode(args, dataset)
@@ -159,6 +188,18 @@ def run(args: argparse.Namespace) -> int:
             f"dataset '{dataset.name}' is graph-level (use --mode gnn)."
         )
     return run_cv_job(args, dataset)
+
+
+def _refuse_cv_options(args: argparse.Namespace) -> None:
+    given = [flag for flag, value in (
+        ("--recipe", args.recipe), ("--repeats", args.repeats),
+        ("--jk", args.jk), ("--edge-features", args.edge_features),
+        ("--model a+b", "+" in (args.model or ""))) if value]
+    if given:
+        raise GnnkitError(
+            f"{', '.join(given)} apply to cross-validation (--mode gnn), "
+            f"not to --mode {args.mode}."
+        )
 
 
 def default_mode(dataset: GraphDataset) -> str:
@@ -188,35 +229,73 @@ def run_cv_job(args: argparse.Namespace, dataset: GraphDataset) -> int:
     """Cross-validate, save and report on a graph- or node-level dataset."""
     if args.threads is None:
         torch.set_num_threads(1)
-    out = Path(args.out or f"runs/{dataset.name}-{args.model}")
+    model, repeats, model_kwargs = cv_settings(args, dataset)
+    out = Path(args.out or f"runs/{dataset.name}-{model}")
     check_output_dir(out)
     check_cv_fits(dataset, args.folds, args.epochs)
     summary = summarize(dataset)
     print(summary_table(summary))
-    model_kwargs = {
-        k: v for k, v in (("hidden_channels", args.hidden),
-                          ("num_layers", args.layers)) if v is not None
-    }  # fmt: skip
     experiment = run_experiment(
-        dataset, args.model, folds=args.folds, seed=args.seed,
+        dataset, model, folds=args.folds, seed=args.seed,
         epochs=args.epochs, model_kwargs=model_kwargs or None,
-        baseline=None if args.no_baseline else "mlp",
+        baseline=None if args.no_baseline else "mlp", repeats=repeats,
+        baseline_kwargs=size_options(args),
         progress_bar=not args.no_progress,
     )  # fmt: skip
-    write_outputs(out, experiment, summary, data_record(args))
+    write_outputs(out, experiment, summary, data_record(args),
+                  recipe=args.recipe)
     print_results(experiment, out)
     return 0
 
 
+def cv_settings(
+    args: argparse.Namespace, dataset: GraphDataset
+) -> tuple[str, int, dict[str, Any]]:
+    """Backbone(s), repeats and ``build_model`` arguments of a ``run``:
+    the options over ``--recipe best`` (whose node feature choice is
+    applied to ``dataset`` here) or over plain GIN.
+
+    Raises:
+        GnnkitError: for ``--repeats`` below 1, or edge features asked
+            of a dataset without them.
+    """
+    recipe = best_recipe(dataset.name) if args.recipe else DEFAULT_RECIPE
+    if recipe.feature_prefix:
+        keep_features(dataset, recipe.feature_prefix)
+    repeats = recipe.repeats if args.repeats is None else args.repeats
+    if repeats < 1:
+        raise GnnkitError(f"--repeats must be at least 1 (got {repeats}).")
+    kwargs = {**recipe.model_kwargs, **size_options(args)}
+    if args.jk is not None:
+        kwargs["jk"] = args.jk
+    if args.edge_features or recipe.edge_features:
+        if not dataset.num_edge_features:
+            raise GnnkitError(
+                f"--edge-features: dataset '{dataset.name}' has no edge "
+                "features."
+            )
+        kwargs["edge_dim"] = dataset.num_edge_features
+    return args.model or recipe.model, repeats, kwargs
+
+
+def size_options(args: argparse.Namespace) -> dict[str, int]:
+    """``--hidden`` and ``--layers`` as ``build_model`` arguments: the
+    only options the MLP baseline shares with the model (it keeps its
+    own defaults otherwise, as in bench/graph_accuracy.py)."""
+    return {k: v for k, v in (("hidden_channels", args.hidden),
+                              ("num_layers", args.layers)) if v is not None}
+
+
 def write_outputs(
     out: Path, experiment: Experiment, summary: dict[str, Any],
-    record: dict[str, Any] | None = None,
+    record: dict[str, Any] | None = None, recipe: str | None = None,
 ) -> None:
     """metrics.json, the trained model and report.html under ``out``."""
     from gnnkit.viz.run_report import build_run_report
 
     dataset = experiment.dataset
     metrics = experiment.metrics()
+    metrics["recipe"] = recipe
     metrics["summary"] = summary
     metrics["threads"] = torch.get_num_threads()
     atomic_write_json(out / "metrics.json", metrics)

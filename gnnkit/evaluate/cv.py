@@ -4,7 +4,9 @@ Each outer fold trains on its training part, early-stops on a stratified
 validation split taken from that training part, and touches its test part
 once, after training (the protocol of Errica et al., 2020). With
 ``repeats > 1`` each fold trains that many models, each with its own
-initialisation and inner validation split, and tests their average.
+initialisation and inner validation split, and tests their average; a
+model named ``"gin+mlp"`` trains each backbone in every repeat and tests
+the average of them all.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from gnnkit.evaluate.metrics import (
     summarize_folds,
 )
 from gnnkit.evaluate.splits import inner_validation_split, stratified_kfold
-from gnnkit.models.backbones import GraphModel, build_model
+from gnnkit.models.backbones import MODELS, GraphModel, build_model
 from gnnkit.models.ensemble import Ensemble
 from gnnkit.train.config import TrainConfig
-from gnnkit.train.fit import Callback, fit
+from gnnkit.train.fit import Callback, FitResult, fit
 from gnnkit.train.predict import predict
 from gnnkit.train.tasks import GraphTask, TargetScaler
 
@@ -60,8 +62,10 @@ class CVFold:
         state_dict (dict): trained weights (see :meth:`CVResult.model`).
         target_scaler (TargetScaler, optional): regression scaler.
         member_states (list[dict]): weights of every member when the fold
-            trained several (``repeats > 1``); ``state_dict`` is the
-            first. Empty for a single model.
+            trained several (``repeats > 1`` or an ensemble of backbones),
+            repeat by repeat, backbones in ``model_config["members"]``
+            order within a repeat; ``state_dict`` is the first. Empty for a
+            single model.
         member_best_epochs (list[int]): best epoch of every member
             (``history`` and ``best_epoch`` are the first member's).
     """
@@ -101,12 +105,16 @@ class CVResult:
         summary (dict): :func:`~gnnkit.evaluate.metrics.summarize_folds`
             of the fold metrics (means over defined folds only).
         model_config (dict): ``build_model(**model_config)`` rebuilds the
-            architecture of every fold.
+            architecture of every fold; for an ensemble of backbones it
+            is the :class:`~gnnkit.models.ensemble.Ensemble` config
+            (``name`` such as ``"gin+mlp"``, ``task``, ``members``: one
+            ``build_model`` config per backbone).
         train_config (dict): the training settings used.
         dataset (str): dataset name.
         task (str): ``"classification"`` or ``"regression"``.
         seed (int): seed of the fold split.
-        repeats (int): models trained and averaged per fold.
+        repeats (int): times each backbone is trained per fold; all
+            models of a fold are averaged.
     """
 
     folds: list[CVFold]
@@ -121,15 +129,15 @@ class CVResult:
     def model(self, fold: int) -> GraphModel | Ensemble:
         """The trained model of one fold, in eval mode: an
         :class:`~gnnkit.models.ensemble.Ensemble` of the fold's members
-        when ``repeats > 1``."""
+        when it trained several."""
         chosen = self.folds[fold]
+        configs = member_configs(self.model_config)
         models = []
-        for state in chosen.member_states or [chosen.state_dict]:
-            models.append(build_model(**self.model_config))
+        for k, state in enumerate(chosen.member_states
+                                  or [chosen.state_dict]):
+            models.append(build_model(**configs[k % len(configs)]))
             models[-1].load_state_dict(state)
-        if len(models) == 1:
-            return models[0].eval()
-        return Ensemble(models, self.task).eval()
+        return combine(models, self.task).eval()
 
     def pooled_roc_auc(self) -> float | None:
         """ROC-AUC over the test predictions of all folds together."""
@@ -178,23 +186,25 @@ def cross_validate(
         dataset (GraphDataset): a graph-level dataset (classification or
             regression).
         model (str): backbone name for
-            :func:`~gnnkit.models.backbones.build_model`.
-            (default: ``"gin"``)
+            :func:`~gnnkit.models.backbones.build_model`, or names joined
+            by ``+`` (e.g. ``"gin+mlp"``): an ensemble whose backbones
+            each train on every inner split, the fold scoring their mean
+            class probabilities. (default: ``"gin"``)
         folds (int): outer folds, stratified by class. (default: ``10``)
         seed (int): seed of the splits; member ``r`` of fold ``i``
             draws its inner split, initialises and trains with
             ``seed + r * folds + i``. (default: ``0``)
         train_config (TrainConfig, optional): default: :data:`CV_TRAIN`
             (150 epochs, patience 50, lr 1e-2, batch 32).
-        model_kwargs (dict, optional): extra ``build_model`` arguments,
-            over the defaults in :data:`CV_MODEL`.
+        model_kwargs (dict, optional): extra ``build_model`` arguments
+            for every backbone, over the defaults in :data:`CV_MODEL`.
         val_fraction (float): share of each training part held out for
             early stopping. (default: ``0.1``)
-        repeats (int): models trained per fold, each with its own seed
-            and inner validation split; the fold is scored on their mean
-            class probabilities (mean prediction for regression). The
-            test part still plays no part in training or selection.
-            (default: ``1``)
+        repeats (int): times each backbone trains per fold, each repeat
+            with its own seed and inner validation split; the fold is
+            scored on the mean class probabilities of all models (mean
+            prediction for regression). The test part still plays no part
+            in training or selection. (default: ``1``)
         progress_bar (bool): show a bar over folds. (default: ``True``)
         callbacks (sequence): passed on to every :func:`fit`.
 
@@ -203,7 +213,8 @@ def cross_validate(
         summary over folds.
 
     Raises:
-        ValueError: for a node-level dataset or ``repeats < 1``.
+        ValueError: for a node-level dataset, ``repeats < 1`` or an
+            unknown backbone.
 
     Example:
         >>> result = cross_validate(load_dataset("MUTAG"), "gin")
@@ -215,11 +226,10 @@ def cross_validate(
             f"{dataset.level!r} for {dataset.name!r}); use NodeTask with "
             "per_class_split() or random_split() for node tasks."
         )
-    if not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be an integer >= 1 (got {repeats!r}).")
+    check_repeats(repeats)
     config = train_config or TrainConfig(**CV_TRAIN)
     config = dataclasses.replace(config, progress_bar=False)
-    model_config = _model_config(dataset, model, model_kwargs)
+    model_config = cv_model_config(dataset, model, model_kwargs)
     splits = stratified_kfold(dataset.y, folds=folds, seed=seed)
     bar = tqdm(splits, desc=f"CV {dataset.name} {model_config['name']}",
                disable=not progress_bar)
@@ -238,26 +248,93 @@ def cross_validate(
     )
 
 
-def _model_config(
-    dataset: GraphDataset, model: str, model_kwargs: dict | None
+def check_repeats(repeats: Any) -> None:
+    """Raise ``ValueError`` unless ``repeats`` is an integer >= 1."""
+    if isinstance(repeats, bool) or not isinstance(repeats, int) \
+            or repeats < 1:
+        raise ValueError(f"repeats must be an integer >= 1 (got {repeats!r}).")
+
+
+def backbone_names(model: str) -> list[str]:
+    """``"gin+mlp"`` -> ``["gin", "mlp"]``, each checked to be a backbone.
+
+    Raises:
+        ValueError: naming an unknown or empty part.
+    """
+    names = [part.strip().lower() for part in str(model).split("+")]
+    for name in names:
+        if name not in MODELS:
+            raise ValueError(
+                f"unknown backbone {name!r} in model {model!r}; use one "
+                f"of {sorted(MODELS)}, or several joined by '+' (e.g. "
+                "'gin+mlp') for an ensemble."
+            )
+    return names
+
+
+def cv_model_config(
+    dataset: GraphDataset, model: str, model_kwargs: dict | None = None
 ) -> dict[str, Any]:
-    kwargs = {**CV_MODEL.get(str(model).lower(), {}),
-              **(model_kwargs or {})}
-    return build_model(model, dataset.num_features, dataset.num_classes,
-                       level="graph", **kwargs).config
+    """The config :func:`cross_validate` builds ``model`` from: a
+    ``build_model`` config over :data:`CV_MODEL`, or for ``"a+b"`` the
+    :class:`~gnnkit.models.ensemble.Ensemble` config of one per
+    backbone."""
+    configs = []
+    for name in backbone_names(model):
+        kwargs = {**CV_MODEL.get(name, {}), **(model_kwargs or {})}
+        configs.append(build_model(name, dataset.num_features,
+                                   dataset.num_classes, level="graph",
+                                   **kwargs).config)
+    if len(configs) == 1:
+        return configs[0]
+    return {"name": "+".join(c["name"] for c in configs),
+            "task": dataset.task, "members": configs}
+
+
+def member_configs(model_config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``build_model`` configs of a (possibly ensemble) model config."""
+    return list(model_config.get("members") or [model_config])
+
+
+def combine(models: list[GraphModel], task: str) -> GraphModel | Ensemble:
+    """One model as it is, several as their :class:`Ensemble`."""
+    return models[0] if len(models) == 1 else Ensemble(models, task)
+
+
+def train_members(
+    dataset: GraphDataset,
+    train_index: torch.Tensor,
+    model_config: dict[str, Any],
+    config: TrainConfig,
+    seeds: Sequence[int],
+    val_fraction: float = 0.1,
+    callbacks: Sequence[Callback] = (),
+) -> tuple[list[GraphModel], list[FitResult], TargetScaler | None]:
+    """Train every backbone of ``model_config`` once per seed, each on an
+    inner split of ``train_index`` drawn with that seed.
+
+    Returns:
+        tuple: the models (seed by seed, backbones in order within a
+        seed), their fit results, and the regression target scaler they
+        share (``None`` for classification).
+    """
+    models, fits, scaler = [], [], None
+    for member_seed in seeds:
+        for member_config in member_configs(model_config):
+            model, result, scaler = _train_member(
+                dataset, train_index, member_config, config, member_seed,
+                val_fraction, callbacks, scaler)
+            models.append(model)
+            fits.append(result)
+    return models, fits, scaler
 
 
 def _run_fold(dataset, i, train_index, test_index, model_config, config,
               seeds, val_fraction, callbacks) -> CVFold:
-    models, fits, scaler = [], [], None
-    for member_seed in seeds:
-        model, result, scaler = _train_member(
-            dataset, train_index, model_config, config, member_seed,
-            val_fraction, callbacks, scaler)
-        models.append(model)
-        fits.append(result)
-    model = models[0] if len(models) == 1 else \
-        Ensemble(models, dataset.task)
+    models, fits, scaler = train_members(
+        dataset, train_index, model_config, config, seeds, val_fraction,
+        callbacks)
+    model = combine(models, dataset.task)
     y_true, scores, metrics = _test(model, dataset, test_index, scaler)
     logger.info("Fold %d: %s", i, {k: v for k, v in metrics.items()
                                    if isinstance(v, float)})

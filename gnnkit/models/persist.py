@@ -48,6 +48,7 @@ _LAZY = {"lm_gnn": ("gnnkit.models.fusion_io", "save_lm_gnn",
                     "load_lm_gnn")}
 #: kinds whose module registers them on import, imported when met
 _REGISTERED_BY = {
+    "ensemble": "gnnkit.models.ensemble",
     "link_model": "gnnkit.models.link",
     "relational_link_model": "gnnkit.models.kg",
     "molecule_text": "gnnkit.models.molecule_fusion",

@@ -147,3 +147,96 @@ def test_default_mode_is_cascade_only_for_text_without_features(capsys):
     assert "--mode cascade" in capsys.readouterr().out
     assert default_mode(numbers) == "gnn"
     assert default_mode(load_dataset("MUTAG")) == "gnn"
+
+
+@pytest.fixture(scope="module")
+def ensemble_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ensemble")
+    code = main(["run", "--dataset", "MUTAG", "--folds", "2", "--epochs",
+                 "3", "--model", "gin+mlp", "--repeats", "2", "--jk", "cat",
+                 "--edge-features", "--hidden", "8", "--no-baseline",
+                 "--out", str(out), "--no-progress"])
+    assert code == 0
+    return out
+
+
+def test_run_records_repeats_and_model_kwargs(ensemble_run):
+    metrics = json.loads((ensemble_run / "metrics.json").read_text())
+
+    assert metrics["model"] == "gin+mlp" and metrics["repeats"] == 2
+    assert metrics["model_kwargs"] == {"hidden_channels": 8, "jk": "cat",
+                                       "edge_dim": 4}
+    assert metrics["recipe"] is None and "baseline" not in metrics
+    gin, mlp = metrics["model_config"]["members"]
+    assert (gin["edge_dim"], gin["jk"], mlp["name"]) == (4, "cat", "mlp")
+    assert len(metrics["final_member_best_epochs"]) == 4
+
+
+def test_saved_ensemble_predicts_in_fresh_process(ensemble_run, tmp_path):
+    out_csv = tmp_path / "preds.csv"
+    subprocess.run(
+        [sys.executable, "-m", "gnnkit", "predict", "--model",
+         str(ensemble_run / "model"), "--input", "data/MUTAG",
+         "--out", str(out_csv)],
+        check=True, capture_output=True,
+    )
+    rows = list(csv.DictReader(out_csv.open()))
+    model, info = load_model(ensemble_run / "model")
+    expected = predict(model, load_dataset("MUTAG").graphs).softmax(-1)
+
+    assert info["kind"] == "ensemble" and len(model.members) == 4
+    got = torch.tensor([[float(r["p(-1)"]), float(r["p(1)"])] for r in rows])
+    assert torch.allclose(got, expected, atol=1e-5)
+
+
+def test_run_recipe_best_with_explicit_option_winning(tmp_path):
+    code = main(["run", "--dataset", "MUTAG", "--recipe", "best",
+                 "--repeats", "1", "--folds", "2", "--epochs", "2",
+                 "--layers", "3", "--out", str(tmp_path), "--no-progress"])
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+
+    assert code == 0 and metrics["recipe"] == "best"
+    assert metrics["repeats"] == 1  # --repeats wins over the recipe's 3
+    assert metrics["model_kwargs"] == {"jk": "cat", "edge_dim": 4,
+                                       "num_layers": 3}
+    # the MLP baseline shares --layers only, as in the bench
+    assert metrics["baseline"]["model_kwargs"] == {"num_layers": 3}
+    config = metrics["model_config"]
+    assert (config["jk"], config["num_layers"]) == ("cat", 3)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--repeats", "0"], "--repeats must be at least 1"),
+    (["--dataset", "PROTEINS", "--edge-features"],
+     "dataset 'PROTEINS' has no edge features"),
+    (["--dataset", "BACE", "--recipe", "best"],
+     "no best recipe for dataset 'BACE'"),
+])
+def test_run_refuses_bad_averaging_options(argv, message, capsys, tmp_path):
+    code = main(["run", "--out", str(tmp_path / "o"), *argv])
+
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_run_refuses_unknown_backbone(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--model", "gin+foo"])
+    assert "unknown backbone 'foo'" in capsys.readouterr().err
+
+
+def test_run_refuses_repeats_on_node_level_data(tmp_path, capsys):
+    (tmp_path / "papers").mkdir()
+    edges = tmp_path / "papers" / "edges.csv"
+    edges.write_text("source,target\n" + "".join(
+        f"n{i},n{i + 1}\n" for i in range(7)))
+    nodes = tmp_path / "papers" / "nodes.csv"
+    nodes.write_text("id,label\n" + "".join(
+        f"n{i},{i % 2}\n" for i in range(8)))
+
+    code = main(["run", "--dataset", str(edges), "--nodes", str(nodes),
+                 "--mode", "gnn", "--repeats", "2", "--folds", "2",
+                 "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "graph-level data; 'papers' is node-level (got model='gin', " \
+        "repeats=2)" in capsys.readouterr().err

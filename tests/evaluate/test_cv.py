@@ -161,3 +161,42 @@ def test_cross_validate_repeats_regression_share_scaler():
 def test_cross_validate_rejects_bad_repeats(mutag, repeats):
     with pytest.raises(ValueError, match="repeats must be an integer"):
         cross_validate(mutag, repeats=repeats)
+
+
+def test_cross_validate_ensemble_of_backbones_averages_all(mutag):
+    options = dict(folds=2, train_config=FAST, repeats=2,
+                   model_kwargs=dict(hidden_channels=8, edge_dim=4),
+                   progress_bar=False)
+    both = cross_validate(mutag, "gin+mlp", **options)
+    gin = cross_validate(mutag, "gin", **options)
+    config = both.model_config
+    assert config["name"] == "gin+mlp" and config["task"] == "classification"
+    assert [c["name"] for c in config["members"]] == ["gin", "mlp"]
+    assert config["members"][1]["num_layers"] == 2  # CV_MODEL per backbone
+    fold = both.folds[1]
+    assert len(fold.member_states) == 4 and len(fold.member_best_epochs) == 4
+    # within each repeat the GIN is the one cross_validate("gin") trains
+    for k, r in ((0, 0), (2, 1)):
+        for key, value in gin.folds[1].member_states[r].items():
+            assert torch.equal(fold.member_states[k][key], value)
+    test = mutag.subset(fold.test_index)
+    probs = []
+    for k, state in enumerate(fold.member_states):
+        member = cv.build_model(**config["members"][k % 2])
+        member.load_state_dict(state)
+        probs.append(predict(member, test).softmax(-1))
+    mean = torch.stack(probs).mean(0)
+    assert torch.allclose(torch.tensor(fold.scores), mean, atol=1e-6)
+    ensemble = both.model(1)
+    assert repr(ensemble) == ("Ensemble(2 x GIN + 2 x MLP, "
+                              "task='classification')")
+    assert torch.allclose(predict(ensemble, test).softmax(-1), mean,
+                          atol=1e-6)
+    assert repr(both).startswith("CVResult(dataset='MUTAG', "
+                                 "model='gin+mlp', folds=2")
+
+
+@pytest.mark.parametrize("model", ["gin+foo", "gin+", "transformer"])
+def test_cross_validate_rejects_unknown_backbone(mutag, model):
+    with pytest.raises(ValueError, match="unknown backbone .* joined by"):
+        cross_validate(mutag, model)
