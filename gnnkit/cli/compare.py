@@ -50,8 +50,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.set_defaults(dataset="Cora_TAG")
     parser.add_argument("--modes", nargs="+", default=list(DEFAULT_MODES),
                         help="modes, e.g. cascade_gcn cascade_appnp "
-                        "tfidf_gcn mlp_lm hybrid_appnp joint_lora "
-                        "joint_top-2 lm "
+                        "tfidf_gcn mlp_lm hybrid_appnp hybrid_grand "
+                        "joint_lora joint_top-2 lm "
                         f"(default: {' '.join(DEFAULT_MODES)})")
     parser.add_argument("--seeds", type=int, default=5,
                         help="seeds, one split each (default: 5)")
