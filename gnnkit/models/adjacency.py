@@ -12,6 +12,7 @@ form, built once per batch by :mod:`gnnkit.train.batching`.
 from __future__ import annotations
 
 import warnings
+from functools import cached_property
 
 import torch
 from torch import Tensor
@@ -22,6 +23,8 @@ class SparseAdjacency:
 
     Indices are not checked here (PyTorch's checks cost more than the
     product); :class:`~gnnkit.train.batching.PackedGraphs` checks them.
+    The matrices are built on first use, so batches given to models that
+    never ask for them cost nothing more.
 
     Args:
         in_ptr (Tensor): CSR row offsets of ``A`` (rows are target nodes)
@@ -36,8 +39,6 @@ class SparseAdjacency:
             (default: ``torch.float32``)
     """
 
-    __slots__ = ("a", "a_t")
-
     def __init__(
         self,
         in_ptr: Tensor,
@@ -46,13 +47,24 @@ class SparseAdjacency:
         targets: Tensor,
         dtype: torch.dtype = torch.float32,
     ) -> None:
-        self.a = _csr(in_ptr, sources, dtype)
-        self.a_t = _csr(out_ptr, targets, dtype)
+        self._in = (in_ptr, sources)
+        self._out = (out_ptr, targets)
+        self.dtype = dtype
+
+    @cached_property
+    def a(self) -> Tensor:
+        """``A``: row ``i`` holds the sources of the edges into node ``i``."""
+        return _csr(*self._in, self.dtype)
+
+    @cached_property
+    def a_t(self) -> Tensor:
+        """``A^T``: row ``j`` holds the targets of the edges out of ``j``."""
+        return _csr(*self._out, self.dtype)
 
     @property
     def num_nodes(self) -> int:
         """Rows (and columns) of ``A``."""
-        return self.a.size(0)
+        return self._in[0].numel() - 1
 
     def sum_neighbours(self, x: Tensor) -> Tensor:
         """``A @ x``: the sum of ``x`` over each node's incoming edges.
@@ -67,7 +79,7 @@ class SparseAdjacency:
 
     def __repr__(self) -> str:
         return (f"SparseAdjacency(num_nodes={self.num_nodes}, "
-                f"num_edges={self.a._nnz()})")
+                f"num_edges={self._in[1].numel()})")
 
 
 class _NeighbourSum(torch.autograd.Function):

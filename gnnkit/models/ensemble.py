@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from gnnkit.errors import ModelError
 from gnnkit.models.backbones import build_model
+from gnnkit.models.inputs import edge_inputs
 from gnnkit.models.persist import register_kind
 
 
@@ -82,7 +83,7 @@ class Ensemble(nn.Module):
         """Mean of the members' outputs (log mean probabilities for
         classification)."""
         outs = torch.stack([
-            member(x, edge_index, batch, **_edge_inputs(
+            member(x, edge_index, batch, **edge_inputs(
                 member, edge_attr, edge_weight, adjacency), **kwargs)
             for member in self.members
         ])  # fmt: skip
@@ -94,21 +95,6 @@ class Ensemble(nn.Module):
         counts = Counter(type(m).__name__ for m in self.members)
         inner = " + ".join(f"{n} x {kind}" for kind, n in counts.items())
         return f"Ensemble({inner}, task={self.task!r})"
-
-
-def _edge_inputs(member: nn.Module, edge_attr: Tensor | None,
-                 edge_weight: Tensor | None,
-                 adjacency: Any) -> dict[str, Any]:
-    """The edge inputs ``member`` declares it uses (as ``forward_batch``
-    decides for a single model)."""
-    if getattr(member, "edge_dim", 0) is None:
-        edge_attr = None
-    if not getattr(member, "supports_edge_weight", True):
-        edge_weight = None
-    inputs = {"edge_attr": edge_attr, "edge_weight": edge_weight}
-    if adjacency is not None and getattr(member, "uses_adjacency", False):
-        inputs["adjacency"] = adjacency
-    return inputs
 
 
 def build_ensemble(config: dict[str, Any]) -> Ensemble:

@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from gnnkit.errors import DataError, ModelError
+from gnnkit.models.inputs import edge_inputs
 from gnnkit.train.batching import GraphBatch, PackedGraphs
 
 KINDS = ("classification", "regression")
@@ -99,28 +100,14 @@ class TargetScaler:
 
 
 def forward_batch(model: nn.Module, batch: GraphBatch | Data) -> Tensor:
-    """Call ``model`` on a batch, passing edge inputs it declares it uses.
-
-    ``edge_attr`` is left out for a model whose ``edge_dim`` is ``None``
-    and ``edge_weight`` for one with ``supports_edge_weight = False``, so
-    datasets with edge features train models that ignore them silently.
-    A :class:`GraphBatch`'s ``adjacency`` goes to models that declare
-    ``uses_adjacency``.
-    """
-    edge_attr = getattr(batch, "edge_attr", None)
-    if getattr(model, "edge_dim", 0) is None:
-        edge_attr = None
-    edge_weight = getattr(batch, "edge_weight", None)
-    if not getattr(model, "supports_edge_weight", True):
-        edge_weight = None
-    extra = {}
-    adjacency = getattr(batch, "adjacency", None)
-    if adjacency is not None and getattr(model, "uses_adjacency", False):
-        extra["adjacency"] = adjacency
-    num_graphs = getattr(batch, "num_graphs", None)
+    """Call ``model`` on a batch, passing the edge inputs it declares it
+    uses (:func:`~gnnkit.models.inputs.edge_inputs`), a
+    :class:`GraphBatch`'s ``adjacency`` included."""
+    inputs = edge_inputs(model, getattr(batch, "edge_attr", None),
+                         getattr(batch, "edge_weight", None),
+                         getattr(batch, "adjacency", None))
     return model(batch.x, batch.edge_index, getattr(batch, "batch", None),
-                 edge_attr=edge_attr, edge_weight=edge_weight,
-                 num_graphs=num_graphs, **extra)
+                 num_graphs=getattr(batch, "num_graphs", None), **inputs)
 
 
 class GraphTask(Task):
