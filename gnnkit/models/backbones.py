@@ -333,7 +333,8 @@ class GIN(GraphModel):
         if isinstance(conv, GINEConv):
             return conv(x, edge_index, edge_attr)
         if isinstance(edge_index, SparseAdjacency):  # GINConv.forward's sum
-            return conv.nn(edge_index.sum_neighbours(x) + (1 + conv.eps) * x)
+            # eps is a buffer here (GINConv's train_eps=False), not learnt
+            return conv.nn(edge_index.sum_neighbours(x, 1 + float(conv.eps)))
         return conv(x, edge_index)
 
 

@@ -40,13 +40,14 @@ def test_batch_adjacency_matches_edge_index(batch_size):
         assert torch.equal(dense(batch, batch.adjacency.a_t), expected)
 
 
-def test_neighbour_sum_and_gradient_equal_scatter():
+@pytest.mark.parametrize("self_weight", [0.0, 2.5])
+def test_neighbour_sum_and_gradient_equal_scatter(self_weight):
     batch = PackedGraphs(graphs()).select(torch.tensor([1, 0, 2]))
     src, dst = batch.edge_index
     x = torch.randn(batch.x.size(0), 4, requires_grad=True)
     weights = torch.randn(batch.x.size(0), 4)
-    got = batch.adjacency.sum_neighbours(x)
-    expected = scatter(x[src], dst, 0, x.size(0), "sum")
+    got = batch.adjacency.sum_neighbours(x, self_weight)
+    expected = scatter(x[src], dst, 0, x.size(0), "sum") + self_weight * x
     assert torch.allclose(got, expected, atol=1e-6)
     grad_got, = torch.autograd.grad((got * weights).sum(), x)
     grad_expected, = torch.autograd.grad((expected * weights).sum(), x)
