@@ -16,13 +16,19 @@ which a busy shared machine disturbs far less than wall time; wall times
 are printed beside them. The last line is ``ratio=<gnnkit/textbook>`` in
 CPU time (goal: <= 0.5).
 
-Measured on 2 shared cores, one thread, ``--rounds 2``, median of three
-runs: textbook 25.3, gnnkit 16.0, floor 14.7 ms per epoch, ratio 0.631
-(0.69-0.70 before GIN summed neighbours through the batch's sparse
-adjacency). The goal is not reached: a 4-graph batch (70 nodes) costs
-1.4 ms per step against 2.9 ms for 32 graphs (554 nodes), so about half of
-every epoch is the fixed cost of launching some 300 small operators per
-step (forward, autograd, fused AdamW), which no loop can remove.
+Measured on 2 shared cores, one thread, ``--rounds 3``: textbook 23.7,
+gnnkit 14.1, floor 13.5 ms per epoch, ratio 0.594 (floor 0.569); run
+alternately with the previous commit under the same load, 0.607 and 0.594
+against 0.660 and 0.640 there: GIN's ``(1 + eps) * x`` now joins the
+neighbour sum in one ``addmm``. Before GIN summed neighbours through the
+batch's sparse adjacency the ratio was 0.69-0.70. The goal is not
+reached: a 4-graph batch (70 nodes) costs about half as much per step as
+a 32-graph one (554 nodes), so about half of every epoch is the fixed cost
+of launching some 300 small operators per step (forward, autograd, fused
+AdamW), which no loop can remove. Measured and left: one flat parameter
+for AdamW would cut its step from 135 to 45 us, at most 3 % of an epoch,
+while every gradient would then be added into the flat buffer instead of
+handed over.
 """
 
 from __future__ import annotations
