@@ -3,12 +3,63 @@ unwritable output folder fails in a second, not after the whole run."""
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 from collections import Counter
 from pathlib import Path
 
 from gnnkit.data.dataset import GraphDataset
 from gnnkit.errors import GnnkitError
+
+#: Smallest (and largest) value of each numeric option, by argparse
+#: ``dest``; every sub-command is checked against the options it has.
+NUMBER_LIMITS = {
+    "epochs": (1, None), "hidden": (1, None), "layers": (1, None),
+    "folds": (2, None), "repeats": (1, None), "threads": (1, None),
+    "seeds": (1, None), "labels_per_class": (1, None), "top_k": (1, None),
+    "max_length": (1, None), "joint_max_length": (1, None),
+    "joint_epochs": (1, None), "seed": (0, 2**32 - 1),
+}
+
+
+def check_numbers(args: argparse.Namespace) -> None:
+    """Every numeric option given lies within :data:`NUMBER_LIMITS`.
+
+    Raises:
+        GnnkitError: naming the first option out of range, e.g.
+            ``--seeds must be at least 1 (got 0).``
+    """
+    for dest, (low, high) in NUMBER_LIMITS.items():
+        values = getattr(args, dest, None)
+        for value in values if isinstance(values, list) else [values]:
+            if value is None or low <= value and (high is None
+                                                  or value <= high):
+                continue
+            flag = "--" + dest.replace("_", "-")
+            if high is None:
+                raise GnnkitError(
+                    f"{flag} must be at least {low} (got {value})."
+                )
+            raise GnnkitError(
+                f"{flag} must be between {low} and {high} (got {value})."
+            )
+
+
+def set_default_dataset(
+    parser: argparse.ArgumentParser, name: str, what: str | None = None
+) -> None:
+    """Make ``name`` the ``--dataset`` default, in the help text too.
+
+    Args:
+        parser: a parser with a ``--dataset`` option.
+        name (str): the new default.
+        what (str, optional): a new help text, without the default.
+    """
+    parser.set_defaults(dataset=name)
+    for action in parser._actions:
+        if action.dest == "dataset":
+            shown = what or (action.help or "").split(" (default:")[0]
+            action.help = f"{shown} (default: {name})"
 
 
 def check_output_dir(out: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from gnnkit._io import atomic_write_json
+from gnnkit.cli.checks import set_default_dataset
 from gnnkit.cli.run import (
     add_data_options,
     data_record,
@@ -47,7 +48,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "metrics.json and report.html.",
     )  # fmt: skip
     add_data_options(parser)
-    parser.set_defaults(dataset="Cora_TAG")
+    set_default_dataset(parser, "Cora_TAG")
     parser.add_argument("--modes", nargs="+", default=list(DEFAULT_MODES),
                         help="modes, e.g. cascade_gcn cascade_appnp "
                         "tfidf_gcn mlp_lm hybrid_appnp hybrid_grand "

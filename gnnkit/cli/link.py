@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,7 @@ def add_link_options(parser: argparse.ArgumentParser) -> None:
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``link`` as a sub-command of its own."""
+    from gnnkit.cli.checks import set_default_dataset
     from gnnkit.cli.run import add_data_options
 
     parser = subparsers.add_parser(
@@ -79,20 +81,29 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "predicted links.",
     )
     add_data_options(parser)
+    set_default_dataset(parser, "UMLS_KG", "knowledge-graph folder "
+                        "(train.tsv, dev.tsv, test.tsv) or shipped KG such "
+                        "as WN18RR_KG, or a one-graph dataset or edge table")
     parser.add_argument(
         "--model",
         default="gcn",
         help="GNN encoder of graph link prediction (default: gcn)",
     )
-    for flag, kind in (
-        ("--epochs", int),
-        ("--hidden", int),
-        ("--layers", int),
+    for flag, what in (
+        ("--epochs", "maximum epochs (default: 200; 60 for a knowledge "
+         "graph)"),
+        ("--hidden", "hidden channels (default: 256; 200 for a knowledge "
+         "graph)"),
+        ("--layers", "message-passing layers (default: 2; 1 for a "
+         "knowledge graph)"),
     ):
-        parser.add_argument(flag, type=kind, default=None)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None, help="output folder")
-    parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument(flag, type=int, default=None, help=what)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random seed (default: 0)")
+    parser.add_argument("--out", default=None,
+                        help="output folder (default: runs/<dataset>-link)")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="hide progress bars")
     add_link_options(parser)
     return parser
 
@@ -104,6 +115,10 @@ def run(args: argparse.Namespace) -> int:
 
 def run_link(args: argparse.Namespace) -> int:
     """Train, evaluate and report link prediction for ``args.dataset``."""
+    if getattr(args, "no_progress", False):
+        from gnnkit.cli.run import hide_library_progress
+
+        hide_library_progress()
     folder = kg_folder(args.dataset)
     result = _kg_job(args, folder) if folder else _graph_job(args)
     out = Path(args.out or f"runs/{result['dataset']}-link")
@@ -114,17 +129,26 @@ def run_link(args: argparse.Namespace) -> int:
 
 
 def kg_folder(name: str) -> Path | None:
-    """The folder of a knowledge graph (``train.tsv`` inside), or None."""
-    for folder in (Path(name).expanduser(), _shipped(name)):
-        if (
-            folder is not None
-            and folder.is_dir()
-            and any(
-                (folder / f).is_file() for f in ("train.tsv", "train.tsv.gz")
-            )
-        ):
-            return folder
-    return None
+    """The folder of a knowledge graph (``train.tsv`` inside), or None.
+
+    A local folder wins over a shipped one of the same name, with a
+    warning saying which one is read.
+    """
+    found = [f for f in (Path(name).expanduser(), _shipped(name))
+             if f is not None and _has_triples(f)]
+    if len(found) == 2 and found[0].resolve() != found[1].resolve():
+        warnings.warn(
+            f"'{name}' is both a folder here and a shipped knowledge graph; "
+            f"reading the local folder {found[0].resolve()}.",
+            stacklevel=2,
+        )
+    return found[0] if found else None
+
+
+def _has_triples(folder: Path) -> bool:
+    return folder.is_dir() and any(
+        (folder / f).is_file() for f in ("train.tsv", "train.tsv.gz")
+    )
 
 
 def _shipped(name: str) -> Path | None:

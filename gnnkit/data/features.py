@@ -6,11 +6,8 @@ splitting node/edge arrays into one PyG ``Data`` per graph.
 
 from __future__ import annotations
 
-import gzip
 import re
 import warnings
-import zlib
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -316,57 +313,3 @@ def _as_int(value: Any) -> int | None:
     if text and INT_TEXT.fullmatch(text) and str(int(text)) == text:
         return int(text)  # "007" stays a word: 7 would merge it with "7"
     return None
-
-
-def decode_file(path: Any, encoding: str = "utf-8") -> str:
-    """Contents of a text file (gunzipped if ``.gz``) as ``str``.
-
-    A leading byte-order mark is dropped, so files saved by Excel as
-    "CSV UTF-8" read like any other.
-
-    Raises:
-        DataError: the file is missing, a folder, not valid gzip, UTF-16
-            while ``encoding`` is UTF-8, or a byte is not valid in
-            ``encoding``; the message names the line, the byte and its
-            offset, and suggests ``encoding='latin-1'`` or ``'cp1252'``.
-    """
-    path = Path(path)
-    payload = _read_payload(path)
-    if payload[:2] in (b"\xff\xfe", b"\xfe\xff") and "16" not in encoding:
-        raise DataError(
-            "the file is UTF-16 (it starts with a UTF-16 byte-order mark); "
-            "save it as UTF-8 or pass encoding='utf-16'.",
-            path=path,
-            line=1,
-        )
-    try:
-        return payload.decode(encoding).removeprefix("\ufeff")
-    except UnicodeDecodeError as err:
-        line = payload.count(b"\n", 0, err.start) + 1
-        where = "offset" if path.suffix.lower() != ".gz" else "unzipped offset"
-        raise DataError(
-            f"byte 0x{payload[err.start]:02X} at file {where} {err.start} "
-            f"is not valid {encoding}; the file is probably Latin-1 or "
-            "Windows-1252: pass encoding='latin-1' or encoding='cp1252'.",
-            path=path,
-            line=line,
-        ) from None
-
-
-def _read_payload(path: Path) -> bytes:
-    """The bytes of ``path``, gunzipped when its name ends in ``.gz``."""
-    if path.is_dir():
-        raise DataError("is a folder, not a file.", path=path)
-    if not path.is_file():
-        raise DataError("file not found.", path=path)
-    payload = path.read_bytes()
-    if path.suffix.lower() != ".gz":
-        return payload
-    try:
-        return gzip.decompress(payload)
-    except (OSError, EOFError, zlib.error) as err:
-        raise DataError(
-            f"not a valid gzip file ({err}); re-download or re-compress "
-            "it, or drop the .gz suffix if it is plain text.",
-            path=path,
-        ) from None

@@ -17,10 +17,10 @@ import torch
 from torch_geometric.data import Data
 
 from gnnkit.data.dataset import GraphDataset
+from gnnkit.data.decoding import decode_file
 from gnnkit.data.features import (
     check_no_empty,
     constant_features,
-    decode_file,
     encode_labels,
     typed_labels,
 )

@@ -60,10 +60,22 @@ def _lines(path: Path) -> list[tuple[int, str]]:
 
 
 def _names(path: Path | None) -> list[str] | None:
-    """The ids listed one per line in ``path`` (first column)."""
+    """The ids listed one per line in ``path`` (first column); an id
+    listed twice is a DataError naming both lines."""
     if path is None:
         return None
-    return [line.split("\t")[0].strip() for _, line in _lines(path)]
+    first: dict[str, int] = {}
+    for number, line in _lines(path):
+        name = line.split("\t")[0].strip()
+        if name in first:
+            raise DataError(
+                f"{name!r} is listed twice (lines {first[name]} and "
+                f"{number}); list each id once.",
+                path=path,
+                line=number,
+            )
+        first[name] = number
+    return list(first)
 
 
 def _texts(path: Path | None) -> dict[str, str]:
@@ -141,22 +153,43 @@ def _read_splits(path: Path) -> tuple[dict, dict, dict[str, torch.Tensor]]:
     entities = {e: i for i, e in enumerate(listed_entities or [])}
     relations = {r: i for i, r in enumerate(listed_relations or [])}
     listed = (bool(listed_entities), bool(listed_relations))
-    triples = {
-        split: _read_triples(_find(path, name), entities, relations, listed)
-        for split, name in SPLITS.items()
-    }
+    triples = {}
+    for split, name in SPLITS.items():
+        found = _find(path, name)
+        triples[split] = _read_triples(found, entities, relations, listed)
+        if not len(triples[split]):
+            raise DataError(
+                f"the file has no triples; the {split} split needs at "
+                "least one head<TAB>relation<TAB>tail line.",
+                path=found,
+            )
     return entities, relations, triples
+
+
+def _shipped_folder(name: str) -> Path | None:
+    """The shipped folder called ``name``, or None."""
+    from gnnkit.data.shipped import data_dir
+
+    try:
+        folder = data_dir() / name
+    except DataError:  # no data folder: only local paths can be read
+        return None
+    return folder if folder.is_dir() else None
 
 
 def _resolve(folder: str | os.PathLike) -> Path:
     """A folder path, or a shipped dataset name such as ``"UMLS_KG"``."""
     path = Path(folder).expanduser()
+    shipped = _shipped_folder(str(folder))
     if path.is_dir():
+        if shipped is not None and shipped.resolve() != path.resolve():
+            warnings.warn(
+                f"'{folder}' is both a folder here and a shipped knowledge "
+                f"graph; reading the local folder {path.resolve()}.",
+                stacklevel=3,
+            )
         return path
-    from gnnkit.data.shipped import data_dir
-
-    shipped = data_dir() / str(folder)
-    if shipped.is_dir():
+    if shipped is not None:
         return shipped
     raise DataError(
         "not a folder, nor a shipped knowledge graph (e.g. 'UMLS_KG', "
@@ -194,9 +227,10 @@ def read_kg(
         ``num_relations``.
 
     Raises:
-        DataError: a split file is missing, a line is not a triple, or a
-            triple names an entity or relation missing from
-            ``entities.txt``/``relations.txt``.
+        DataError: a split file is missing or has no triples, a line is
+            not a triple, an id is listed twice in ``entities.txt`` or
+            ``relations.txt``, or a triple names an entity or relation
+            missing from them.
 
     Example:
         >>> kg = read_kg("UMLS_KG")

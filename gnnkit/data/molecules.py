@@ -22,6 +22,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import sort_edge_index
 
 from gnnkit.data.dataset import GraphDataset
+from gnnkit.data.decoding import check_encoding
 from gnnkit.data.features import encode_labels
 from gnnkit.errors import DataError
 
@@ -148,6 +149,8 @@ def parse_smiles(smiles: str) -> tuple[Chem.Mol | None, str | None]:
         input: 'C1CC'"`` or ``"Explicit valence for atom # 1 N, 4, is
         greater than permitted"``).
     """
+    if not isinstance(smiles, str):
+        return None, f"a SMILES is text, not {type(smiles).__name__}"
     smiles = smiles.strip()
     if not smiles:
         return None, "empty SMILES (the cell is blank)"
@@ -235,6 +238,7 @@ def _target_value(raw: str | None, task: str) -> tuple[Any, str | None]:
 
 def _open_rows(path: Path, encoding: str) -> tuple[list[str], list]:
     """Header and ``(line, row)`` pairs of a CSV file (1-based lines)."""
+    check_encoding(encoding)
     try:
         with open(path, newline="", encoding=encoding) as handle:
             reader = csv.reader(handle)
@@ -281,16 +285,18 @@ def _read_rows(path, header, rows, names, task, keep):
     smiles, target, id_column = names
     cols = [
         _column(header, smiles, path, "smiles"),
-        _column(header, target, path, "target"),
+        None if target is None else _column(header, target, path, "target"),
     ]
     if id_column is not None:
         cols.append(_column(header, id_column, path, "id_column"))
     kept, bad = [], []
     for index, (line, row) in enumerate(rows):
-        cells = [row[c] if c < len(row) else "" for c in cols]
+        cells = [row[c] if c is not None and c < len(row) else ""
+                 for c in cols]
         row_id = cells[2].strip() if id_column is not None else index
         mol, reason = parse_smiles(cells[0])
-        value, target_reason = _target_value(cells[1], task)
+        value, target_reason = (None, None) if target is None \
+            else _target_value(cells[1], task)
         if mol is None or target_reason is not None:
             field = smiles if mol is None else target
             reason = reason or target_reason
@@ -352,7 +358,7 @@ def read_smiles_csv(
     path: str | os.PathLike,
     *,
     smiles: str = "smiles",
-    target: str,
+    target: str | None,
     task: Literal["classification", "regression"] = "classification",
     id_column: str | None = None,
     on_error: OnError = "raise",
@@ -370,7 +376,8 @@ def read_smiles_csv(
     Args:
         path (str or PathLike): the CSV file (header row required).
         smiles (str, optional): the SMILES column (default: ``"smiles"``).
-        target (str): the label or value column.
+        target (str or None): the label or value column; ``None`` reads
+            the molecules without targets (e.g. to predict on them).
         task (str, optional): ``"classification"`` (labels re-indexed to
             ``0..C-1``, originals in ``classes``) or ``"regression"``
             (float targets) (default: ``"classification"``).
@@ -403,14 +410,14 @@ def read_smiles_csv(
         ("on_error", on_error, ("raise", "skip")),
     ):
         if value not in allowed:
-            raise ValueError(f"{arg} must be one of {allowed} "
-                             f"(got {value!r}).")  # fmt: skip
+            raise DataError(f"{arg} must be one of {allowed} "
+                            f"(got {value!r}).")  # fmt: skip
     path = Path(path)
     header, rows = _open_rows(path, encoding)
     kept, bad = _read_rows(path, header, rows, (smiles, target, id_column),
                            task, keep_largest_fragment)  # fmt: skip
     _report_bad(bad, len(rows), path, on_error)
-    classes = _attach_targets(kept, task)
+    classes = None if target is None else _attach_targets(kept, task)
     multi = sum(record[5] > 1 for record in kept)
     if multi:
         logger.info("%s: %d molecules have several fragments", path, multi)

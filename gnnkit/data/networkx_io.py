@@ -122,23 +122,19 @@ def _feature_columns(items, features, exclude) -> list[str]:
         return []
     if features != "auto":
         return list(features)
-    shared, broken = None, {}
-    for graph in items:
-        for node, attrs in graph.nodes(data=True):
-            keys = {k for k, v in attrs.items() if _is_numeric(v)}
-            shared = keys if shared is None else shared & keys
-            for key, value in attrs.items():
-                if isinstance(value, Number) and key not in keys:
-                    broken.setdefault(key, (node, value))
-    for key, (node, value) in broken.items():
-        if key not in exclude:
-            warnings.warn(
-                f"node attribute {key!r} is {value!r} on node {node!r}, so "
-                "it is not used as a feature. Fix the value or pass "
-                "features=[...].",
-                stacklevel=3,
-            )
-    return sorted((shared or set()) - exclude)
+    nodes = [(n, a) for graph in items for n, a in graph.nodes(data=True)]
+    numeric = [{k for k, v in a.items() if _is_numeric(v)} for _, a in nodes]
+    shared = set.intersection(*numeric) if numeric else set()
+    for key in sorted(set().union(*numeric) - shared - exclude):
+        node, attrs = next((n, a) for (n, a), keys in zip(nodes, numeric)
+                           if key not in keys)
+        value = f"is {attrs[key]!r}" if key in attrs else "is missing"
+        warnings.warn(
+            f"node attribute {key!r} {value} on node {node!r}, so it is not "
+            "used as a feature. Fix the value or pass features=[...].",
+            stacklevel=3,
+        )
+    return sorted(shared - exclude)
 
 
 def _is_numeric(value: Any) -> bool:
@@ -232,6 +228,14 @@ def _set_labels(datas, items, key, single) -> list | None:
             f"{len(missing)} {what}(s) have no {key!r}: "
             f"{', '.join(map(repr, missing[:20]))}; label every {what} or "
             "pass None to read no labels.",
+            field=key,
+        )
+    listed = [(o, v) for o, v in pairs if isinstance(
+        v, (list, tuple, set, dict, np.ndarray, torch.Tensor))]
+    if listed:
+        raise DataError(
+            f"{what} {listed[0][0]!r} has {key}={listed[0][1]!r}; a label is "
+            f"one class or value per {what}, not a list.",
             field=key,
         )
     y, classes = encode_labels(typed_labels([v for _, v in pairs]))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -198,9 +199,16 @@ def load_dataset(
         GraphDataset(name='MUTAG', level='graph', graphs=188, ...)
     """
     entry = _lookup(str(name_or_path))
-    if entry is not None:
-        return _load_shipped(entry, kwargs)
     path = Path(name_or_path).expanduser()
+    if entry is not None:
+        if path.exists() and path.resolve() != _shipped_path(entry):
+            warnings.warn(
+                f"'{name_or_path}' is both a shipped dataset and a "
+                f"{'folder' if path.is_dir() else 'file'} here; reading the "
+                f"shipped one (pass ./{path} to read {path.resolve()}).",
+                stacklevel=2,
+            )
+        return _load_shipped(entry, kwargs)
     if path.is_dir():
         from gnnkit.data.tu import read_tu
 
@@ -211,6 +219,14 @@ def load_dataset(
         f"{str(name_or_path)!r} is neither a shipped dataset nor an existing "
         f"path; shipped datasets: {', '.join(SHIPPED)}."
     )
+
+
+def _shipped_path(entry: ShippedDataset) -> Path | None:
+    """Where ``entry`` lives, or None without a data folder."""
+    try:
+        return (data_dir() / entry.folder).resolve()
+    except DataError:
+        return None
 
 
 def _lookup(name: str) -> ShippedDataset | None:
@@ -280,7 +296,7 @@ def _read(reader: Callable, what: str, *args: Any, **options: Any):
         takes = [k for k, p in accepted.items() if p.kind == p.KEYWORD_ONLY]
         raise DataError(
             f"option(s) {', '.join(unknown)} do not apply to {what}; it "
-            f"takes {', '.join(takes)}. Table options such as --nodes and "
-            "--graph-id are for CSV/TSV/JSONL edge tables."
+            f"takes {', '.join(takes)}. Table options such as nodes=... and "
+            "graph_id=... are for CSV/TSV/JSONL edge tables."
         )
     return reader(*args, **options)

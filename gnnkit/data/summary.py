@@ -35,7 +35,8 @@ def summarize(dataset: GraphDataset) -> dict[str, Any]:
         mean, min, max per graph), ``edges`` (directed, undirected or
         ``None``, symmetric), ``num_features``, ``num_edge_features``,
         ``num_classes``, ``classes``, ``class_counts`` and
-        ``class_fractions`` (by class index), ``majority_fraction`` (or
+        ``class_fractions`` (keyed by the raw class, as in ``classes``),
+        ``majority_fraction`` (or
         ``target`` statistics for regression), ``degree`` (mean, median,
         max), ``label_names`` (or ``None``), ``isolated_nodes``,
         ``self_loops``, ``duplicate_edges``, ``duplicate_edges_removed``
@@ -44,7 +45,7 @@ def summarize(dataset: GraphDataset) -> dict[str, Any]:
 
     Example:
         >>> summarize(load_dataset("MUTAG"))["class_counts"]
-        {0: 63, 1: 125}
+        {-1: 63, 1: 125}
     """
     sizes = np.asarray([int(g.num_nodes) for g in dataset.graphs])
     edges = _global_edges(dataset, sizes)
@@ -142,10 +143,11 @@ def _targets(dataset: GraphDataset) -> dict[str, Any]:
         return {"classes": None, "class_counts": None, "target": stats}
     counts = np.bincount(y.long().numpy(), minlength=dataset.num_classes)
     total = max(int(counts.sum()), 1)
+    classes = list(dataset.classes)
     return {
-        "classes": list(dataset.classes),
-        "class_counts": {i: int(c) for i, c in enumerate(counts)},
-        "class_fractions": {i: c / total for i, c in enumerate(counts)},
+        "classes": classes,
+        "class_counts": {k: int(c) for k, c in zip(classes, counts)},
+        "class_fractions": {k: c / total for k, c in zip(classes, counts)},
         "majority_fraction": float(counts.max() / total),
     }
 
@@ -202,8 +204,8 @@ def _rows(s: dict[str, Any]) -> list[tuple[str, str]]:
     if s.get("class_counts"):
         names = s.get("label_names") or s["classes"]
         counts = ", ".join(
-            f"{names[i]}: {c} ({s['class_fractions'][i]:.1%})"
-            for i, c in s["class_counts"].items()
+            f"{name}: {c} ({s['class_fractions'][k]:.1%})"
+            for name, (k, c) in zip(names, s["class_counts"].items())
         )
         rows.append(("class counts", counts))
     if s.get("target"):

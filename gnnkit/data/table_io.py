@@ -18,7 +18,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from gnnkit.data.features import INT_TEXT, decode_file
+from gnnkit.data.decoding import decode_file
+from gnnkit.data.features import INT_TEXT
 from gnnkit.errors import DataError
 
 PathLike = str | os.PathLike

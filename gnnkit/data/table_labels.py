@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 import torch
 
+from gnnkit.data.decoding import decode_file
 from gnnkit.data.features import encode_labels, typed_labels
 from gnnkit.data.table_io import Table, id_key
+from gnnkit.errors import DataError
 
 MISSING_WORDS = {"nan", "na", "n/a", "null", "none"}
 
@@ -33,7 +36,28 @@ def read_targets(table: Table, column: str, task: str):
         table.fail(f"label is missing{shown}; every row needs a label (or "
                    "pass label=None).", row, column)
     y, classes = encode_labels(typed_labels(values))
+    _warn_equal_numbers(classes, table, column)
     return torch.from_numpy(y), classes
+
+
+def _warn_equal_numbers(classes: list, table: Table, column: str) -> None:
+    """Warn once when labels written differently are the same number
+    (``"1"`` and ``"1.0"``): they are compared as written, so they are
+    different classes."""
+    same: dict[float, list[str]] = {}
+    for label in classes:
+        if isinstance(label, str) and _is_number(label):
+            same.setdefault(float(label), []).append(label)
+    clash = next((group for group in same.values() if len(group) > 1), None)
+    if clash:
+        warnings.warn(
+            f"{table.path.name}: label column {column!r} holds "
+            f"{' and '.join(map(repr, clash))}, the same number written "
+            f"differently; they are read as {len(clash)} different classes"
+            " (labels are compared as written). Write them the same way to "
+            "make them one class.",
+            stacklevel=5,
+        )
 
 
 def _missing_label(values: list) -> int | None:
@@ -67,5 +91,15 @@ def label_names(table: Table, classes: list | None) -> dict[str, Any]:
     path = table.path.parent / "label_names.json"
     if classes is None or not path.is_file():
         return {}
-    names = json.loads(path.read_text(encoding="utf-8"))
+    shape = ('a JSON object mapping each class to its name, e.g. {"0": '
+             '"cat", "1": "dog"}')
+    try:
+        names = json.loads(decode_file(path))
+    except json.JSONDecodeError as err:
+        raise DataError(f"not valid JSON ({err.msg}, column {err.colno}); "
+                        f"label_names.json holds {shape}.", path=path,
+                        line=err.lineno) from None
+    if not isinstance(names, dict):
+        raise DataError(f"expected {shape} (got a JSON "
+                        f"{type(names).__name__}).", path=path)
     return {"label_names": [str(names.get(str(c), c)) for c in classes]}

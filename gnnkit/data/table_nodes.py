@@ -35,7 +35,7 @@ class NodeIndex:
                 nodes.fail("the node table has a header but no rows; add "
                            "one row per node.", None, None)
             ids = nodes.keys(node_id, "node id")
-            graphs = graph_id and nodes.keys(graph_id, "graph id")
+            graphs = graph_id and _graph_keys(nodes, graph_id)
         keys = _compose(graphs, ids)
         if nodes is not None:
             _check_ids(nodes, ids, keys, node_id)
@@ -98,10 +98,19 @@ def _edge_node_ids(edges: Table, graph_id: str | None, ends) -> tuple:
                    "target.", row // 2, ends[row % 2])
     graphs = [""] * len(ids)
     if graph_id is not None:
-        graphs = np.repeat(edges.keys(graph_id, "graph id"), 2)
+        graphs = np.repeat(_graph_keys(edges, graph_id), 2)
     seen = list(dict.fromkeys(zip(graphs, ids.tolist())))
     return ([i for _, i in seen],
             None if graph_id is None else [g for g, _ in seen])
+
+
+def _graph_keys(table: Table, column: str) -> list[str]:
+    """Graph ids of a node or edge table; an empty one fails on its line."""
+    graphs = table.keys(column, "graph id")
+    if "" in graphs:
+        table.fail("graph id is empty; every row needs the id of its "
+                   "graph.", graphs.index(""), column)
+    return graphs
 
 
 def _compose(graphs: list[str] | None, ids: list[str]) -> list[str]:

@@ -131,6 +131,13 @@ def read_csv_graph(
     """
     _check_choice("task", task, ("classification", "regression"))
     _check_choice("missing_text", missing_text, ("error", "empty"))
+    if graphs is not None and graph_id is None:
+        raise DataError(
+            "a graph table needs graph_id=..., the column naming the "
+            "graph of each node and edge (or drop graphs= to read one "
+            "graph).",
+            path=graphs,
+        )
     edge_table = read_table(edges, encoding)
     node_table = None if nodes is None else read_table(nodes, encoding)
     index = NodeIndex.build(
@@ -152,13 +159,6 @@ def read_csv_graph(
     parts["texts"] = _texts(node_table, text, index, missing_text)
     name = name or _default_name(Path(nodes or edges))
     if graph_id is None:
-        if graphs is not None:
-            raise DataError(
-                "a graph table needs graph_id=..., the column naming the "
-                "graph of each node and edge (or drop graphs= to read one "
-                "graph).",
-                path=graphs,
-            )
         return _node_dataset(node_table, label, task, index, name, parts)
     graph_table = (
         read_table(graphs, encoding) if graphs is not None

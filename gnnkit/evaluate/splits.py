@@ -33,17 +33,23 @@ def stratified_kfold(
         fold; the test indices of all folds partition ``0..n-1``.
 
     Raises:
-        ValueError: if ``folds < 2`` or there are fewer examples than
-            folds.
+        TypeError: if ``folds`` is not an int.
+        ValueError: if ``folds < 2``, there are fewer examples than folds,
+            or a class has fewer examples than folds (a test fold would
+            lack it).
     """
+    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)):
+        raise TypeError(f"folds must be an int (got {folds!r}).")
     y = _labels(y)
     if folds < 2 or folds > len(y):
         raise ValueError(
             f"folds must be between 2 and the number of examples "
             f"({len(y)}) (got {folds})."
         )
+    if np.issubdtype(y.dtype, np.integer):
+        _check_class_sizes(y, folds)
     if _is_classes(y) and np.unique(y, return_counts=True)[1].max() >= folds:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings():  # whole-number float targets
             warnings.filterwarnings("ignore", "The least populated class")
             splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
             parts = list(splitter.split(np.zeros(len(y)), y))
@@ -51,6 +57,21 @@ def stratified_kfold(
         splitter = KFold(folds, shuffle=True, random_state=seed)
         parts = list(splitter.split(np.zeros(len(y))))
     return [(_tensor(tr), _tensor(te)) for tr, te in parts]
+
+
+def _check_class_sizes(y: np.ndarray, folds: int) -> None:
+    """Every class label of ``y`` has at least ``folds`` examples, so each
+    test fold holds one of each class (as ``gnnkit run`` checks)."""
+    values, counts = np.unique(y, return_counts=True)
+    label, smallest = int(values[counts.argmin()]), int(counts.min())
+    if smallest >= folds:
+        return
+    fix = (f"use folds={smallest} or fewer" if smallest >= 2
+           else "drop or merge that class's examples")
+    raise ValueError(
+        f"class index {label} has {smallest} example(s), fewer than folds="
+        f"{folds}; each test fold needs one of each class: {fix}."
+    )
 
 
 def inner_validation_split(

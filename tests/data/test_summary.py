@@ -28,8 +28,8 @@ def test_summarize_tiny_graph_exact():
     assert s["edges"] == {"directed": 6, "undirected": 3, "symmetric": True}
     assert s["num_features"] == 3 and s["num_edge_features"] == 0
     assert s["num_classes"] == 2 and s["classes"] == ["a", "b"]
-    assert s["class_counts"] == {0: 2, 1: 2}
-    assert s["class_fractions"] == {0: 0.5, 1: 0.5}
+    assert s["class_counts"] == {"a": 2, "b": 2}
+    assert s["class_fractions"] == {"a": 0.5, "b": 0.5}
     assert s["majority_fraction"] == 0.5
     assert s["degree"] == {"mean": 1.5, "median": 2.0, "max": 2}
     assert s["isolated_nodes"] == 1
@@ -52,7 +52,7 @@ def test_summarize_graph_level_signed():
     s = summarize(read_tu(SIGNED))
     assert s["nodes"] == {"total": 10, "mean": 2.5, "min": 2, "max": 3}
     assert s["edges"]["directed"] == 14 and s["edges"]["undirected"] == 7
-    assert s["class_counts"] == {0: 2, 1: 2} and s["classes"] == [-1, 1]
+    assert s["class_counts"] == {-1: 2, 1: 2} and s["classes"] == [-1, 1]
 
 
 def test_summarize_regression_target():
@@ -98,7 +98,7 @@ def test_summarize_no_graphs_and_no_edges():
     assert out["edges"] == {"directed": 0, "undirected": 0,
                             "symmetric": True}
     assert out["isolated_nodes"] == 3 and out["degree"]["max"] == 0
-    assert out["class_counts"] == {0: 1}
+    assert out["class_counts"] == {"a": 1}
 
 
 def test_summary_table_unlabelled_says_no_labels():

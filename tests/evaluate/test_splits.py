@@ -43,6 +43,27 @@ def test_stratified_kfold_too_many_folds():
         stratified_kfold([0, 1, 0], folds=5)
 
 
+def test_stratified_kfold_refuses_more_folds_than_a_class_has():
+    y = torch.tensor([0] * 30 + [1] * 3)
+    with pytest.raises(ValueError, match=r"class index 1 has 3 example\(s\),"
+                       " fewer than folds=4.*use folds=3 or fewer"):
+        stratified_kfold(y, folds=4)
+    assert len(stratified_kfold(y, folds=3)) == 3
+
+
+def test_stratified_kfold_single_example_class_cannot_be_split():
+    with pytest.raises(ValueError, match="class index 1 has 1 example.*drop "
+                       "or merge"):
+        stratified_kfold(torch.tensor([0, 0, 0, 1]), folds=2)
+
+
+@pytest.mark.parametrize("folds", ["3", 3.0, True])
+def test_stratified_kfold_folds_must_be_an_int(folds):
+    with pytest.raises(TypeError, match=f"folds must be an int \\(got "
+                       f"{folds!r}\\)"):
+        stratified_kfold(Y, folds=folds)
+
+
 def test_inner_validation_split_subset_and_stratified():
     train_index = torch.arange(10, 50)  # labels: 20 zeros, 20 ones
     inner, val = inner_validation_split(train_index, Y, fraction=0.1)
