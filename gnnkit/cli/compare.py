@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +197,10 @@ def run_node_mode(args: argparse.Namespace, dataset: GraphDataset) -> int:
                                            dataset, settings,
                                            data_record(args))
     atomic_write_json(out / "metrics.json", metrics)
+    if (out / "report.html").exists():
+        warnings.warn(f"{out / 'report.html'} is left from an earlier run "
+                      f"and does not describe this one (--mode {args.mode} "
+                      "writes no report).", UserWarning, stacklevel=2)
     print(f"{dataset.name} {name}: one stratified 60/20/20 node split "
           f"(seed {args.seed}; --mode {args.mode} does not cross-validate, "
           "so --folds is not used, and runs no baseline and writes no "
@@ -228,13 +233,14 @@ def save_run_model(folder: Path, mode: Any, done: ModeRun,
         return str(folder)
     from gnnkit.models.persist import save_model
 
-    if mode.kind == "lm":  # a Hugging Face folder: LMNodeClassifier(folder)
-        done.model.lm.save_pretrained(str(folder))
-        done.model.tokenizer.save_pretrained(str(folder))
+    if mode.kind == "lm":  # a Hugging Face folder, label names in id2label
+        done.model.classes = dataset.classes
+        save_model(folder, done.model)
         return str(folder)
     extra = {"mode": mode.name, "features": mode.features,
              "lm": settings.lm, "pooling": settings.pooling,
              "max_length": settings.max_length,
+             "normalize": settings.normalize,
              "tfidf_features": settings.tfidf_features,
              "dataset": dataset.name, "level": dataset.level,
              "task": dataset.task}

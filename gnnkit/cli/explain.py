@@ -11,7 +11,18 @@ from typing import Any
 import torch
 
 from gnnkit._io import atomic_write_json
-from gnnkit.cli.predict import is_table
+from gnnkit.cli.predict import (
+    align_edges,
+    is_table,
+    load_input,
+    to_target_units,
+)
+from gnnkit.cli.predict_text import (
+    TEXT_KINDS,
+    describe_kind,
+    encode_like_training,
+    text_mode,
+)
 from gnnkit.cli.run import (
     COLUMN_OPTIONS,
     PATH_OPTIONS,
@@ -20,12 +31,12 @@ from gnnkit.cli.run import (
 )
 from gnnkit.data.align import align_features
 from gnnkit.data.dataset import GraphDataset
-from gnnkit.data.shipped import load_dataset
-from gnnkit.errors import DataError
+from gnnkit.data.random_walk import add_random_walk_features_like
+from gnnkit.errors import DataError, ModelError
 from gnnkit.explain.attributions import explain_graph, explain_node
 from gnnkit.explain.results import Attribution
 from gnnkit.explain.wrappers import DEFAULT_METHOD, METHODS
-from gnnkit.models.persist import load_model
+from gnnkit.models.persist import load_model, read_model_info
 from gnnkit.viz.explain_figures import explanation_page, explanation_section
 
 __all__ = ["add_parser", "run", "explain_saved", "explanation_section"]
@@ -60,6 +71,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Explain and write the page and the JSON."""
+    check_explainable(read_model_info(args.model))
     model, info = load_model(args.model)
     data = read_recorded(info.get("extra") or {}, args.dataset,
                          table_options(args))
@@ -126,6 +138,7 @@ def explain_saved(
     Returns:
         Attribution: the explanation.
     """
+    check_explainable(read_model_info(model_dir))
     model, info = load_model(model_dir)
     if nodes:
         options["nodes"] = nodes
@@ -137,16 +150,43 @@ def explain_saved(
 def explain_loaded(model: Any, info: dict, data: GraphDataset, *,
                    graph: int | None, node: Any,
                    method: str) -> Attribution:
-    """Explain one graph or node of ``data`` with a loaded model."""
+    """Explain one graph or node of ``data`` with a loaded model; a
+    regression's value and prediction come in the target's units."""
     extra = info.get("extra") or {}
     task = extra.get("task") or data.task
     if (graph is None) == (node is None):
         raise DataError("give exactly one of graph=... or node=....")
+    if text_mode(info) == "cascade":
+        data = encode_like_training(data, extra)
+    align_edges(model, extra, data)
     if graph is not None:
         _check_level(data, "graph", "--graph")
-        return explain_graph(model, data, graph, method=method, task=task)
-    _check_level(data, "node", "--node")
-    return explain_node(model, data, node, method=method, task=task)
+        result = explain_graph(model, data, graph, method=method, task=task)
+    else:
+        _check_level(data, "node", "--node")
+        result = explain_node(model, data, node, method=method, task=task)
+    if task == "regression":
+        _to_target_units(result, extra)
+    return result
+
+
+def check_explainable(info: dict) -> None:
+    """Refuse, before any data is read, a model kind explain cannot
+    handle yet (those that read texts inside the model)."""
+    if info.get("kind") in TEXT_KINDS:
+        raise ModelError(
+            f"gnnkit explain does not support models of kind "
+            f"{describe_kind(info)} yet; gnnkit predict reads them."
+        )
+
+
+def _to_target_units(result: Attribution, extra: dict) -> None:
+    """The explained value and the prediction in the target's units."""
+    prediction = torch.tensor(result.prediction, dtype=torch.float)
+    result.prediction = to_target_units(prediction, extra).tolist()
+    target = torch.tensor(result.target, dtype=torch.float)
+    value = to_target_units(target.view(-1), extra)
+    result.target = value.view(target.shape).tolist()
 
 
 def read_recorded(extra: dict, dataset: str | None,
@@ -167,7 +207,8 @@ def read_recorded(extra: dict, dataset: str | None,
         options["scale"] = False  # the model's own statistics apply
     if extra.get("max_degree") is not None and Path(name).is_dir():
         options["max_degree"] = extra["max_degree"]
-    data = load_dataset(name, **options)
+    data = load_input(name, options, extra)
+    add_random_walk_features_like(data, extra.get("feature_names"))
     if extra.get("feature_names"):
         align_features(data, extra["feature_names"],
                        extra.get("feature_scaling"))

@@ -13,10 +13,14 @@ import torch
 
 from gnnkit._io import atomic_write_text
 from gnnkit.cli.checks import check_output_file
+from gnnkit.cli.predict_text import text_logits, text_mode
 from gnnkit.cli.run import COLUMN_OPTIONS, add_table_options, table_options
-from gnnkit.data.align import align_features
+from gnnkit.data.align import align_edge_features, align_features
 from gnnkit.data.dataset import GraphDataset
-from gnnkit.data.shipped import TABLE_SUFFIXES, load_dataset
+from gnnkit.data.molecules import read_smiles_csv
+from gnnkit.data.random_walk import add_random_walk_features_like
+from gnnkit.data.shipped import SHIPPED, TABLE_SUFFIXES, load_dataset
+from gnnkit.errors import GnnkitError
 from gnnkit.models.persist import load_model
 from gnnkit.train.predict import predict
 
@@ -42,11 +46,22 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Predict and write the CSV."""
-    check_output_file(Path(args.out))
+    out = Path(args.out)
+    check_output_file(out)
+    if out.suffix.lower() != ".csv":
+        raise GnnkitError(
+            f"--out {out}: predictions are written as CSV; give a file "
+            "name ending in .csv."
+        )
     model, info = load_model(args.model)
-    dataset = read_inputs(args, info["extra"])
-    logits = predict(model, dataset.graphs if dataset.level == "graph"
-                     else dataset.graphs[0])  # fmt: skip
+    extra = info.get("extra") or {}
+    dataset = read_inputs(args, extra)
+    if text_mode(info):
+        logits = text_logits(model, info, dataset)
+    else:
+        align_edges(model, extra, dataset)
+        logits = predict(model, dataset.graphs if dataset.level == "graph"
+                         else dataset.graphs[0])  # fmt: skip
     rows = prediction_rows(dataset, logits, info)
     atomic_write_text(args.out, to_csv(rows))
     print(f"{len(rows)} predictions written to {args.out}")
@@ -68,11 +83,52 @@ def read_inputs(args: argparse.Namespace, extra: dict) -> GraphDataset:
         options["scale"] = False  # the training statistics apply
     if extra.get("max_degree") is not None and path.is_dir():
         options["max_degree"] = extra["max_degree"]
-    dataset = load_dataset(args.input, **options)
+    dataset = load_input(args.input, options, extra)
+    add_random_walk_features_like(dataset, extra.get("feature_names"))
     if extra.get("feature_names"):
         align_features(dataset, extra["feature_names"],
                        extra.get("feature_scaling"))
     return dataset
+
+
+def load_input(name: str, options: dict[str, Any],
+               extra: dict) -> GraphDataset:
+    """Read ``name`` with ``options``; a table of new molecules for a
+    model trained on SMILES is read with that model's SMILES reader."""
+    molecules = smiles_options(extra)
+    if molecules is not None and is_table(Path(name)):
+        return read_smiles_csv(name, **molecules,
+                               encoding=options.get("encoding", "utf-8"))
+    return load_dataset(name, **options)
+
+
+def smiles_options(extra: dict) -> dict[str, Any] | None:
+    """For a model trained on a shipped SMILES dataset, the options its
+    reader used (the SMILES column, fragment handling), without the
+    target and id columns new molecules need not have."""
+    name = str((extra.get("data") or {}).get("dataset") or "")
+    entry = next((e for key, e in SHIPPED.items()
+                  if key.lower() == name.lower()), None)
+    if entry is None or entry.reader != "smiles":
+        return None
+    options = {k: v for k, v in entry.kwargs.items()
+               if k not in ("target", "id_column", "task")}
+    return {**options, "target": None}
+
+
+def align_edges(model: torch.nn.Module, extra: dict,
+                dataset: GraphDataset) -> None:
+    """Line up the edge features of ``dataset`` with those of a model
+    built with ``edge_dim`` (by the recorded ``edge_feature_names``)."""
+    width = edge_width(model)
+    if width:
+        align_edge_features(dataset, extra.get("edge_feature_names"), width)
+
+
+def edge_width(model: torch.nn.Module) -> int | None:
+    """The ``edge_attr`` width a model (or an ensemble member) reads."""
+    return next((m.edge_dim for m in model.modules()
+                 if getattr(m, "edge_dim", None)), None)
 
 
 def is_table(path: Path) -> bool:
@@ -89,7 +145,7 @@ def prediction_rows(
         else dataset.node_ids[0]
     classes = info.get("classes")
     if classes is None:
-        return _regression_rows(ids, logits, info["extra"])
+        return _regression_rows(ids, logits, info.get("extra") or {})
     probs = logits.softmax(-1)
     rows = []
     for key, p in zip(ids, probs.tolist()):
@@ -100,13 +156,19 @@ def prediction_rows(
 
 
 def _regression_rows(ids, logits, extra) -> list[dict[str, Any]]:
-    values = logits.view(-1)
-    scaler = extra.get("target_scaler")
-    if scaler:
-        mean = torch.tensor(scaler["mean"])
-        std = torch.tensor(scaler["std"])
-        values = values * std.view(-1) + mean.view(-1)
+    values = to_target_units(logits.view(-1), extra)
     return [{"id": k, "prediction": float(v)} for k, v in zip(ids, values)]
+
+
+def to_target_units(values: torch.Tensor, extra: dict) -> torch.Tensor:
+    """Regression outputs in the target's units: the target scaling
+    recorded with the model (if any) undone."""
+    scaler = extra.get("target_scaler")
+    if not scaler:
+        return values
+    mean = torch.tensor(scaler["mean"]).view(-1)
+    std = torch.tensor(scaler["std"]).view(-1)
+    return values * std + mean
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:

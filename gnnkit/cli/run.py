@@ -4,6 +4,7 @@ beside a baseline, keep the trained model and write metrics and a report."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from gnnkit.data.summary import summarize, summary_table
 from gnnkit.errors import GnnkitError
 from gnnkit.evaluate.cv import backbone_names
 from gnnkit.evaluate.experiment import Experiment, run_experiment
-from gnnkit.evaluate.recipes import Recipe, best_recipe, keep_features
+from gnnkit.evaluate.recipes import Recipe, best_recipe, recipe_features
 from gnnkit.models.persist import save_model
 from gnnkit.viz.report import format_value
 
@@ -52,6 +53,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--edge-features", action="store_true",
                         help="feed the dataset's edge features to gin "
                         "(as GINE) and gat")
+    parser.add_argument("--rwse", type=int, default=None, metavar="K",
+                        help="append each node's random-walk return "
+                        "probabilities after 1..K steps to its features "
+                        "(0: none; default: the recipe's, else 0)")
     parser.add_argument("--recipe", default=None, choices=("best",),
                         help="'best': the settings bench/graph_accuracy.py "
                         "measured best for MUTAG, PROTEINS or IMDB-BINARY "
@@ -194,6 +199,7 @@ def _refuse_cv_options(args: argparse.Namespace) -> None:
     given = [flag for flag, value in (
         ("--recipe", args.recipe), ("--repeats", args.repeats),
         ("--jk", args.jk), ("--edge-features", args.edge_features),
+        ("--rwse", args.rwse is not None),
         ("--model a+b", "+" in (args.model or ""))) if value]
     if given:
         raise GnnkitError(
@@ -252,16 +258,18 @@ def cv_settings(
     args: argparse.Namespace, dataset: GraphDataset
 ) -> tuple[str, int, dict[str, Any]]:
     """Backbone(s), repeats and ``build_model`` arguments of a ``run``:
-    the options over ``--recipe best`` (whose node feature choice is
-    applied to ``dataset`` here) or over plain GIN.
+    the options over ``--recipe best`` or over plain GIN. The recipe's
+    node features (with ``--rwse`` over its random-walk steps) are
+    applied to ``dataset`` here.
 
     Raises:
-        GnnkitError: for ``--repeats`` below 1, or edge features asked
-            of a dataset without them.
+        GnnkitError: for ``--repeats`` or ``--rwse`` below their minimum,
+            or edge features asked of a dataset without them.
     """
     recipe = best_recipe(dataset.name) if args.recipe else DEFAULT_RECIPE
-    if recipe.feature_prefix:
-        keep_features(dataset, recipe.feature_prefix)
+    if args.rwse is not None:
+        recipe = dataclasses.replace(recipe, rwse=args.rwse)
+    recipe_features(dataset, recipe)
     repeats = recipe.repeats if args.repeats is None else args.repeats
     if repeats < 1:
         raise GnnkitError(f"--repeats must be at least 1 (got {repeats}).")
@@ -315,6 +323,7 @@ def model_extra(
         "level": dataset.level,
         "task": dataset.task,
         "feature_names": dataset.feature_names,
+        "edge_feature_names": dataset.meta.get("edge_feature_names"),
         "source": dataset.meta.get("source"),
     }
     if record:

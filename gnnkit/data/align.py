@@ -1,4 +1,5 @@
-"""Line up the features of new graphs with those a model was trained on.
+"""Line up the node and edge features of new graphs with those a model was
+trained on.
 
 Columns are matched by feature name and put on the training data's scale
 (see :mod:`gnnkit.data.scaling`), so a saved model reads new files the
@@ -57,7 +58,10 @@ def align_features(
     if scaling is not None:
         _unscale(dataset, have)
     if have != feature_names:
-        _reorder_all(dataset, have, feature_names)
+        _check_skipped(dataset.meta.get("skipped_features", {}),
+                       feature_names)
+        _reorder_all(dataset, have, feature_names, "x")
+        dataset.feature_names = feature_names
     if scaling is not None:
         if isinstance(scaling, dict):
             scaling = FeatureScaling.from_dict(scaling)
@@ -89,27 +93,84 @@ def _unscale(dataset: GraphDataset, names: list[str]) -> None:
         graph.x = own.inverse(graph.x, names)
 
 
+def align_edge_features(
+    dataset: GraphDataset,
+    edge_feature_names: Sequence[str] | None,
+    width: int,
+) -> GraphDataset:
+    """Reorder every ``edge_attr`` to a model's ``edge_feature_names``.
+
+    Edge columns are matched by name exactly as :func:`align_features`
+    matches node columns: a one-hot edge feature the new graphs lack (an
+    edge label that never occurs) becomes zeros and one the model never
+    saw is dropped with a warning naming it. Without recorded names
+    (models saved before they were kept) the widths must agree.
+
+    Args:
+        dataset (GraphDataset): graphs read from new files.
+        edge_feature_names (list[str], optional): the training dataset's
+            ``meta["edge_feature_names"]``, in column order.
+        width (int): the ``edge_attr`` width the model was built for.
+
+    Returns:
+        GraphDataset: the same dataset, its ``edge_attr`` replaced in place.
+
+    Raises:
+        DataError: if the new graphs carry no edge features, share none
+            with the model, lack a column that is not one-hot, or (without
+            names) have another width.
+    """
+    where = dataset.meta.get("path")
+    if not dataset.num_edge_features:
+        names = f" {list(edge_feature_names)[:10]}" if edge_feature_names \
+            else ""
+        raise DataError(
+            f"dataset '{dataset.name}' has no edge features, but the model "
+            f"was trained on {width}{names}; give the new graphs the same "
+            "edge labels or attributes (e.g. an edge_labels.txt file).",
+            path=where,
+        )
+    have = list(dataset.meta.get("edge_feature_names") or [])
+    if edge_feature_names is None:
+        if dataset.num_edge_features != width:
+            raise DataError(
+                f"dataset '{dataset.name}' has {dataset.num_edge_features} "
+                f"edge features, the model {width}; give the new graphs "
+                "the same edge labels or attributes.",
+                path=where,
+            )
+        return dataset
+    names = list(edge_feature_names)
+    if have != names:
+        _reorder_all(dataset, have, names, "edge_attr")
+        dataset.meta["edge_feature_names"] = names
+    return dataset
+
+
 def _reorder_all(dataset: GraphDataset, have: list[str],
-                 feature_names: list[str]) -> None:
-    """Put the columns of every graph in the model's order."""
+                 feature_names: list[str], attr: str) -> None:
+    """Put the columns of ``attr`` (``x`` or ``edge_attr``) of every
+    graph in the model's order."""
+    what = "feature" if attr == "x" else "edge feature"
     if not have:
         raise DataError(
-            f"dataset '{dataset.name}' has no feature names, so its "
-            "columns cannot be matched to the model's features."
+            f"dataset '{dataset.name}' has no {what} names, so its "
+            f"columns cannot be matched to the model's {what}s."
         )
     position = {name: i for i, name in enumerate(have)}
-    _check_skipped(dataset.meta.get("skipped_features", {}), feature_names)
-    _check_shared(dataset.name, have, feature_names, position)
+    _check_shared(dataset.name, have, feature_names, position, what)
     unknown = [n for n in have if n not in set(feature_names)]
     if unknown:
         warnings.warn(
-            f"dropping {len(unknown)} feature(s) the model never saw: "
+            f"dropping {len(unknown)} {what}(s) the model never saw: "
             f"{unknown[:10]}",
             stacklevel=3,
         )
     for graph in dataset.graphs:
-        graph.x = _reorder(graph.x, position, feature_names)
-    dataset.feature_names = feature_names
+        value = getattr(graph, attr, None)
+        if value is None:  # a graph without edges
+            value = torch.zeros(graph.num_edges, len(have))
+        setattr(graph, attr, _reorder(value, position, feature_names))
 
 
 def _check_skipped(skipped: dict[str, dict], feature_names) -> None:
@@ -124,19 +185,19 @@ def _check_skipped(skipped: dict[str, dict], feature_names) -> None:
             )
 
 
-def _check_shared(name, have, feature_names, position) -> None:
+def _check_shared(name, have, feature_names, position, what) -> None:
     """The model's features must be present, one-hot columns aside."""
     if not any(n in position for n in feature_names):
         raise DataError(
-            f"dataset '{name}' shares no feature with the model (model: "
+            f"dataset '{name}' shares no {what} with the model (model: "
             f"{feature_names[:5]}..., data: {have[:5]}...); read the new "
             "graphs the way the training data was read."
         )
     missing = [n for n in feature_names if n not in position and "=" not in n]
     if missing:
         raise DataError(
-            f"dataset '{name}' lacks the feature column(s) {missing[:10]} "
-            "the model was trained on; add them with the same names (the "
+            f"dataset '{name}' lacks the {what} column(s) {missing[:10]} "
+            f"the model was trained on; add them with the same names (the "
             f"data has {have[:10]})."
         )
 

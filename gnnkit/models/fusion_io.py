@@ -147,6 +147,11 @@ def _read_config(directory: Path) -> dict[str, Any]:
             "(write one with LMGNN.save())."
         )
     info = json.loads(path.read_text(encoding="utf-8"))
+    if info.get("format", FORMAT) > FORMAT:
+        raise ModelError(
+            f"{path}: saved by a newer gnnkit (format {info['format']}, "
+            f"this gnnkit reads up to {FORMAT}); upgrade gnnkit to load it."
+        )
     if info.get("kind") != LMGNN.kind:
         raise ModelError(
             f"{path}: model kind is {info.get('kind')!r}, not "

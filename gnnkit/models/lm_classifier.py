@@ -9,9 +9,11 @@ al., 2019) and trains with gnnkit's one fit loop through
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import re
+from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import torch
@@ -20,6 +22,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import coalesce, is_undirected
 
 from gnnkit.data.dataset import GraphDataset
+from gnnkit.errors import ModelError
 from gnnkit.text.encoder import load_lm
 from gnnkit.text.tokens import (
     usable_length,
@@ -166,6 +169,60 @@ class LMNodeClassifier(nn.Module):
             out.append(self(batch["input_ids"], batch["attention_mask"]))
         self.train(was_training)
         return torch.cat(out) if out else torch.empty(0, self.num_classes)
+
+
+def save_lm_classifier(model: LMNodeClassifier,
+                       directory: str | os.PathLike) -> None:
+    """Save an :class:`LMNodeClassifier` as a Hugging Face folder.
+
+    The label names (``model.classes`` when set) go into the config's
+    ``id2label``, so :func:`load_lm_classifier` gives them back.
+    """
+    classes = getattr(model, "classes", None)
+    if classes is not None:
+        model.lm.config.id2label = {i: str(c) for i, c in enumerate(classes)}
+        model.lm.config.label2id = {str(c): i for i, c in enumerate(classes)}
+    model.lm.save_pretrained(str(directory))
+    model.tokenizer.save_pretrained(str(directory))
+
+
+def load_lm_classifier(directory: str | os.PathLike) -> LMNodeClassifier:
+    """Rebuild a classifier saved as a Hugging Face folder (weights,
+    config and tokenizer), e.g. by ``gnnkit run --mode lm``."""
+    config = json.loads(Path(directory, "config.json").read_text("utf-8"))
+    classes = hf_folder_info(config, directory)["classes"]
+    model = LMNodeClassifier(directory, num_classes=len(classes))
+    model.classes = classes
+    return model
+
+
+def hf_folder_info(config: dict[str, Any],
+                   path: str | os.PathLike = "config.json") -> dict[str, Any]:
+    """What ``persist.load_model`` reports for a Hugging Face classifier
+    folder: its kind, config and classes (the ``id2label`` names, or the
+    class numbers ``0..C-1`` when the labels are the default
+    ``LABEL_i``).
+
+    Raises:
+        ModelError: for a Hugging Face model that is not a sequence
+            classifier (its head would be initialised at random).
+    """
+    architectures = config.get("architectures") or []
+    if not any(a.endswith("ForSequenceClassification")
+               for a in architectures):
+        raise ModelError(
+            f"{path}: a Hugging Face {architectures or 'model'} folder, not "
+            "a gnnkit model or a sequence classifier; load it with "
+            "TextEncoder or LMNodeClassifier instead."
+        )
+    names = config.get("id2label") or {}
+    count = len(names) or int(config.get("num_labels", 2))
+    labels = [names.get(str(i), names.get(i)) for i in range(count)]
+    if all(label in (None, f"LABEL_{i}") for i, label in enumerate(labels)):
+        labels = list(range(count))
+    return {"kind": LMNodeClassifier.kind, "config": config,
+            "classes": labels, "extra": {"level": "node",
+                                         "task": "classification"}}
 
 
 class LMGraphClassifier(LMNodeClassifier):

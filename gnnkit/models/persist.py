@@ -44,8 +44,11 @@ class _Kind:
 _KINDS: dict[str, _Kind] = {}
 #: kinds with their own saver and loader: kind -> (module, saver, loader)
 #: function names, imported only when such a model or folder is met
-_LAZY = {"lm_gnn": ("gnnkit.models.fusion_io", "save_lm_gnn",
-                    "load_lm_gnn")}
+_LAZY = {
+    "lm_gnn": ("gnnkit.models.fusion_io", "save_lm_gnn", "load_lm_gnn"),
+    "lm_node_classifier": ("gnnkit.models.lm_classifier",
+                           "save_lm_classifier", "load_lm_classifier"),
+}
 #: kinds whose module registers them on import, imported when met
 _REGISTERED_BY = {
     "ensemble": "gnnkit.models.ensemble",
@@ -150,19 +153,36 @@ def load_model(directory: str | os.PathLike) -> tuple[nn.Module, dict]:
         ``config``, ``classes``, ``gnnkit_version``, ``extra``).
 
     Raises:
-        ModelError: naming the file that is missing or unreadable, an
-            unknown kind, or the weights that are missing or unexpected.
+        ModelError: naming the folder that does not exist, the file that
+            is missing or unreadable, a field that is missing or does not
+            fit the model, a format newer than this gnnkit, an unknown
+            kind, or the weights that are missing or unexpected.
     """
     directory = Path(directory)
+    _check_folder(directory)
     info = _read_config(directory / CONFIG)
     entry = _entry(info["kind"], directory / CONFIG)
-    if entry.loader is not None:
+    if entry.loader is not None:  # a kind that writes its own config
         return entry.loader(directory).eval(), info
+    _check_extra(info, directory / CONFIG)
     model = _build(entry, info, directory / CONFIG)
     state = _read_weights(directory / WEIGHTS)
     _load_state(model, state, directory / WEIGHTS)
     model.eval()
     return model, info
+
+
+def read_model_info(directory: str | os.PathLike) -> dict[str, Any]:
+    """The saved info of a model folder (``kind``, ``config``,
+    ``classes``, ``extra``), read without loading any weights.
+
+    Raises:
+        ModelError: a missing folder or config, a config that is not
+            JSON, lacks ``kind`` or ``config``, or has a newer format.
+    """
+    directory = Path(directory)
+    _check_folder(directory)
+    return _read_config(directory / CONFIG)
 
 
 def _kind_of(model: nn.Module) -> str:
@@ -218,20 +238,72 @@ def _known() -> list[str]:
     return sorted(set(_KINDS) | set(_LAZY) | set(_REGISTERED_BY))
 
 
-def _read_config(path: Path) -> dict[str, Any]:
-    if not path.is_file():
+def _check_folder(directory: Path) -> None:
+    """The folder exists and holds a config (a run folder's ``model/``
+    is named when that is what was meant)."""
+    if not directory.is_dir():
+        raise ModelError(f"model folder not found: {directory}")
+    if (directory / CONFIG).is_file():
+        return
+    if (directory / "model" / CONFIG).is_file():
         raise ModelError(
-            f"{path}: model config is missing; point load_model() at a "
-            "folder written by save_model()."
+            f"{directory} holds no model, but its model/ folder does; did "
+            f"you mean {directory / 'model'}?"
         )
+    raise ModelError(
+        f"{directory / CONFIG}: model config is missing; give the folder "
+        "a model was saved to (e.g. the model/ folder of a run)."
+    )
+
+
+def _read_config(path: Path) -> dict[str, Any]:
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ModelError(f"{path}: not valid JSON ({err}).") from None
-    for key in ("kind", "config"):
-        if not isinstance(info, dict) or key not in info:
-            raise ModelError(f"{path}: the field '{key}' is missing.")
+    if not isinstance(info, dict):
+        raise ModelError(f"{path}: not a JSON object.")
+    if "kind" not in info and "model_type" in info:
+        from gnnkit.models.lm_classifier import hf_folder_info
+
+        return hf_folder_info(info, path)
+    _check_fields(info, path)
     return info
+
+
+def _check_fields(info: dict[str, Any], path: Path) -> None:
+    """The format is one this gnnkit reads; kind and config are there."""
+    version = info.get("format", FORMAT)
+    if not isinstance(version, int):
+        raise ModelError(
+            f"{path}: the field 'format' must be a whole number (got "
+            f"{version!r})."
+        )
+    if version > FORMAT:
+        raise ModelError(
+            f"{path}: saved by a newer gnnkit (format {version}, this "
+            f"gnnkit reads up to {FORMAT}); upgrade gnnkit to load it."
+        )
+    for key in ("kind", "config"):
+        if key not in info:
+            raise ModelError(f"{path}: the field '{key}' is missing.")
+
+
+def _check_extra(info: dict[str, Any], path: Path) -> None:
+    """A config written by :func:`save_model`: ``extra`` is there and a
+    model recorded as a classifier (``extra["task"]``) has ``classes``."""
+    if not isinstance(info.get("extra"), dict):
+        raise ModelError(
+            f"{path}: the field 'extra' is missing or not an object; it "
+            "holds the feature settings predictions need. Save the model "
+            "again."
+        )
+    if info["extra"].get("task") == "classification" \
+            and not info.get("classes"):
+        raise ModelError(
+            f"{path}: the field 'classes' is empty but the model is a "
+            "classifier; its label names are needed to read predictions."
+        )
 
 
 def _build(entry: _Kind, info: dict[str, Any], path: Path) -> nn.Module:

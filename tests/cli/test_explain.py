@@ -68,3 +68,30 @@ def test_explain_cli_needs_one_target():
     with pytest.raises(SystemExit):
         _args("--model", "m")
 
+
+
+def test_explain_cli_regression_in_target_units(tmp_path, capsys):
+    # the model outputs standardised values; explain reports them as
+    # predict does, in the target's units (x * std + mean)
+    dataset = load_dataset("MUTAG")
+    torch.manual_seed(0)
+    model = build_model("gin", 7, 1, hidden_channels=16).eval()
+    save_model(tmp_path / "model", model, extra={
+        "dataset": "MUTAG", "level": "graph", "task": "regression",
+        "feature_names": dataset.feature_names,
+        "target_scaler": {"mean": [10.0], "std": [2.0]}})
+    with torch.no_grad():
+        raw = float(model(dataset[1].x, dataset[1].edge_index).view(-1)[0])
+    out = tmp_path / "out"
+
+    code = explain_cli.run(_args("--model", str(tmp_path / "model"),
+                                 "--graph", "1", "--method", "saliency",
+                                 "--out", str(out)))
+
+    assert code == 0
+    record = json.loads((out / "explanation.json").read_text())
+    assert record["prediction"] == pytest.approx([raw * 2 + 10], abs=1e-4)
+    value = record["target"]
+    value = value[0] if isinstance(value, list) else value
+    assert value == pytest.approx(raw * 2 + 10, abs=1e-4)
+    assert f"explained value {value}" in capsys.readouterr().out

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from gnnkit.cli import main
+from gnnkit.data.random_walk import add_random_walk_features
 from gnnkit.data.shipped import load_dataset
 from gnnkit.models.persist import load_model
 from gnnkit.train.predict import predict
@@ -203,6 +204,44 @@ def test_run_recipe_best_with_explicit_option_winning(tmp_path):
     assert metrics["baseline"]["model_kwargs"] == {"num_layers": 3}
     config = metrics["model_config"]
     assert (config["jk"], config["num_layers"]) == ("cat", 3)
+    # 7 one-hot atom labels and the recipe's 20 random-walk steps
+    assert config["in_channels"] == 7 + 20
+
+
+@pytest.fixture(scope="module")
+def rwse_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("rwse")
+    code = main(["run", "--dataset", "MUTAG", "--rwse", "3", "--folds",
+                 "2", "--epochs", "3", "--hidden", "8", "--no-baseline",
+                 "--out", str(out), "--no-progress"])
+    assert code == 0
+    return out
+
+
+def test_run_rwse_adds_named_columns(rwse_run):
+    metrics = json.loads((rwse_run / "metrics.json").read_text())
+    _, info = load_model(rwse_run / "model")
+
+    assert metrics["model_config"]["in_channels"] == 7 + 3
+    assert info["extra"]["feature_names"][-3:] == ["rwse_1", "rwse_2",
+                                                   "rwse_3"]
+
+
+def test_saved_rwse_model_predicts_in_fresh_process(rwse_run, tmp_path):
+    out_csv = tmp_path / "preds.csv"
+    subprocess.run(
+        [sys.executable, "-m", "gnnkit", "predict", "--model",
+         str(rwse_run / "model"), "--input", "data/MUTAG",
+         "--out", str(out_csv)],
+        check=True, capture_output=True,
+    )
+    rows = list(csv.DictReader(out_csv.open()))
+    model, _ = load_model(rwse_run / "model")
+    dataset = add_random_walk_features(load_dataset("MUTAG"), 3)
+    expected = predict(model, dataset.graphs).softmax(-1)
+
+    got = torch.tensor([[float(r["p(-1)"]), float(r["p(1)"])] for r in rows])
+    assert torch.allclose(got, expected, atol=1e-5)
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -211,6 +250,7 @@ def test_run_recipe_best_with_explicit_option_winning(tmp_path):
      "dataset 'PROTEINS' has no edge features"),
     (["--dataset", "BACE", "--recipe", "best"],
      "no best recipe for dataset 'BACE'"),
+    (["--rwse", "-1"], "random-walk steps must be an integer >= 1"),
 ])
 def test_run_refuses_bad_averaging_options(argv, message, capsys, tmp_path):
     code = main(["run", "--out", str(tmp_path / "o"), *argv])

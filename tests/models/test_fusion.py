@@ -161,6 +161,20 @@ def test_load_missing_part_raises(trained, tmp_path, part, message):
         load_lm_gnn(copy)
 
 
+def test_load_newer_format_raises(trained, tmp_path):
+    import json
+    import shutil
+
+    _, folder = trained
+    shutil.copytree(folder, tmp_path / "copy")
+    path = tmp_path / "copy" / "config.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()),
+                                "format": 9}))
+    with pytest.raises(ModelError, match=r"saved by a newer gnnkit \(format "
+                       r"9, this gnnkit reads up to 1\)"):
+        load_lm_gnn(tmp_path / "copy")
+
+
 def test_load_head_tensor_removed_raises(trained, tmp_path):
     import shutil
 

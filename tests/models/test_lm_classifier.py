@@ -137,3 +137,43 @@ def test_graph_texts_prefers_smiles():
     dataset = two_kinds_dataset()
     dataset.graph_texts = [f"C{i}" for i in range(12)]
     assert graph_texts(dataset)[:2] == ["C0", "C1"]
+
+
+def test_lm_node_classifier_saved_and_loaded_with_label_names(bert_path,
+                                                              tmp_path):
+    from gnnkit.models.persist import load_model, save_model
+
+    torch.manual_seed(0)
+    model = LMNodeClassifier(bert_path, 2, max_length=16)
+    model.classes = ["cat", "dog"]
+    texts = ["a cat", "two dogs bark"]
+    save_model(tmp_path / "m", model)
+
+    loaded, info = load_model(tmp_path / "m")
+
+    assert info["kind"] == "lm_node_classifier"
+    assert info["classes"] == ["cat", "dog"] and loaded.classes == ["cat",
+                                                                    "dog"]
+    assert torch.allclose(loaded.predict_logits(texts),
+                          model.predict_logits(texts), atol=1e-6)
+
+
+def test_hf_folder_with_default_labels_gives_class_numbers(tmp_path):
+    from gnnkit.models.persist import load_model
+
+    model = LMNodeClassifier(tiny_bert(tmp_path / "bert"), 3, max_length=16)
+    model.lm.save_pretrained(str(tmp_path / "m"))
+    model.tokenizer.save_pretrained(str(tmp_path / "m"))
+
+    loaded, info = load_model(tmp_path / "m")
+
+    assert info["classes"] == [0, 1, 2] and loaded.num_classes == 3
+
+
+def test_hf_encoder_folder_is_not_loaded_as_a_classifier(tmp_path):
+    from gnnkit.errors import ModelError
+    from gnnkit.models.persist import load_model
+
+    with pytest.raises(ModelError, match="config.json: a Hugging Face "
+                       r"\['BertModel'\] folder, not a gnnkit model"):
+        load_model(tiny_bert(tmp_path / "bert"))

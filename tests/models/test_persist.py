@@ -110,6 +110,50 @@ def test_load_model_unknown_kind(tmp_path):
         load_model(tmp_path / "m")
 
 
+def _edit_config(folder, drop=(), **fields):
+    path = folder / "config.json"
+    info = {k: v for k, v in json.loads(path.read_text()).items()
+            if k not in drop}
+    path.write_text(json.dumps({**info, **fields}))
+
+
+def test_load_model_missing_folder(tmp_path):
+    with pytest.raises(ModelError, match="^model folder not found: .*nope$"):
+        load_model(tmp_path / "nope")
+
+
+def test_load_model_run_folder_names_its_model(tmp_path):
+    saved_gin(tmp_path / "run")
+    (tmp_path / "run" / "m").rename(tmp_path / "run" / "model")
+    with pytest.raises(ModelError, match=r"did you mean .*run/model\?"):
+        load_model(tmp_path / "run")
+
+
+def test_load_model_newer_format(tmp_path):
+    saved_gin(tmp_path)
+    _edit_config(tmp_path / "m", format=2)
+    with pytest.raises(ModelError, match=r"saved by a newer gnnkit \(format "
+                       r"2, this gnnkit reads up to 1\)"):
+        load_model(tmp_path / "m")
+
+
+def test_load_model_missing_extra_names_file_and_field(tmp_path):
+    saved_gin(tmp_path)
+    _edit_config(tmp_path / "m", drop=("extra",))
+    with pytest.raises(ModelError, match=r"m/config.json: the field 'extra' "
+                       "is missing"):
+        load_model(tmp_path / "m")
+
+
+def test_load_model_classifier_without_classes(tmp_path):
+    saved_gin(tmp_path)
+    _edit_config(tmp_path / "m", classes=None,
+                 extra={"task": "classification"})
+    with pytest.raises(ModelError, match="'classes' is empty but the model "
+                       "is a classifier"):
+        load_model(tmp_path / "m")
+
+
 class Scaled(nn.Module):
     kind = "test_scaled"
 
