@@ -389,7 +389,8 @@ def build_model(
         dropout (float): dropout probability. (default: ``0.5``)
         pooling (str): ``"mean"``, ``"sum"`` or ``"max"``.
             (default: ``"mean"``)
-        edge_dim (int, optional): ``edge_attr`` width for GAT/GIN.
+        edge_dim (int, optional): ``edge_attr`` width for GAT/GIN; other
+            models warn and ignore it.
         heads (int): GAT attention heads. (default: ``4``)
         jk (str, optional): ``None``, ``"last"``, ``"cat"`` or ``"max"``.
 
@@ -411,6 +412,11 @@ def build_model(
             f"Unknown model {name!r}; choose one of "
             f"{['gcn', 'gat', 'sage', 'gin', 'mlp']}."
         )
+    if edge_dim is not None and not MODELS[key].supports_edge_attr:
+        warnings.warn(f"{key!r} does not read edge features; edge_dim="
+                      f"{edge_dim} is ignored (use 'gin' or 'gat').",
+                      UserWarning, stacklevel=2)
+        edge_dim = None
     return MODELS[key](
         in_channels, out_channels, level=level,
         hidden_channels=hidden_channels, num_layers=num_layers,

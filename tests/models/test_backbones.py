@@ -171,3 +171,11 @@ def test_graph_model_integer_features():
     with pytest.raises(ModelError, match="expects float node features x "
                        r"\(got torch.int64\)"):
         model(x.long(), edge_index, batch)
+
+
+def test_edge_dim_for_a_model_without_edge_features_warns_and_is_dropped():
+    with pytest.warns(UserWarning, match="'gcn' does not read edge"):
+        model = build_model("gcn", 3, 2, edge_dim=4)
+
+    assert model.config["edge_dim"] is None
+    assert build_model(**model.config).config == model.config
