@@ -214,7 +214,7 @@ def run_node_mode(args: argparse.Namespace, dataset: GraphDataset) -> int:
 
 def _run_settings(args: argparse.Namespace) -> CompareSettings:
     defaults = {"lm": None, "max_length": 256, "joint_max_length": 128,
-                "joint_epochs": args.epochs or 4, "cache": ".gnnkit_cache",
+                "joint_epochs": args.epochs or 4,
                 "no_progress": getattr(args, "no_progress", False)}
     for key, value in defaults.items():
         if getattr(args, key, None) is None:

@@ -83,8 +83,10 @@ def run(args: argparse.Namespace) -> int:
     page = explanation_page([result], f"Why this prediction? {what}")
     page.write(out / "explanation.html")
     print(f"{what}: {describe_target(result, info.get('classes'))}; "
-          f"fidelity+ {result.fidelity_plus}, fidelity- "
-          f"{result.fidelity_minus}")
+          f"fidelity+ {result.fidelity_plus} (prediction changes without "
+          f"the top parts; higher is better), fidelity- "
+          f"{result.fidelity_minus} (changes with the top parts alone; "
+          "lower is better)")
     print(f"page:  {out / 'explanation.html'}")
     print(f"masks: {out / 'explanation.json'}")
     return 0

@@ -69,6 +69,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="for graphs with node text: how the language "
                         "model is used (default: cascade for node texts "
                         "without numeric features, else gnn)")
+    parser.add_argument("--cache", default=".gnnkit_cache",
+                        help="folder of the language-model embedding cache "
+                        "of --mode cascade (default: .gnnkit_cache in the "
+                        "working directory)")
     parser.add_argument("--lm-strategy", default="lora",
                         help="LM strategy of --mode joint: frozen, top-k, "
                         "full, lora, prefix (default: lora)")

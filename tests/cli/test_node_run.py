@@ -305,3 +305,27 @@ def test_unlabelled_nodes_stay_out_of_folds_and_training(monkeypatch):
     assert tests == list(range(4, 24))
     assert len(seen) == 2 and not any(used & {0, 1, 2, 3} for used in seen)
     assert data.graphs[0].y[:4].tolist() == [-1, -1, -1, -1]
+
+
+
+def test_cascade_run_uses_cache_option_and_flags_a_stale_report(tmp_path,
+                                                                capsys):
+    edges, _ = write_graph(tmp_path, n=12)
+    nodes = tmp_path / "texts.csv"
+    nodes.write_text("pid,topic,title\n" + "".join(
+        f"p{i:02d},{'bio' if i % 2 else 'cs'},paper {i} on "
+        f"{'cells' if i % 2 else 'compilers'}\n" for i in range(12)))
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "report.html").write_text("an earlier run")
+
+    code = main(["run", "--dataset", str(edges), "--nodes", str(nodes),
+                 *COLUMNS, "--text", "title", "--mode", "cascade",
+                 "--epochs", "2", "--cache", str(tmp_path / "cache"),
+                 "--out", str(out), "--no-progress"])
+
+    assert code == 0
+    assert any((tmp_path / "cache").iterdir())
+    assert "report.html is left from an earlier run" in \
+        capsys.readouterr().err
+    assert (out / "report.html").read_text() == "an earlier run"
