@@ -29,10 +29,12 @@ PROTEINS at commit bc22da5 with this file, MUTAG on top of 988c067):
 
 Structural encodings on PROTEINS, not adopted (seed 0): GIN with 16
 random-walk steps 0.7412 ± 0.0283 (3 models); the MLP with 8, 16 or 20
-steps 0.7565 ± 0.0346, 0.7530, 0.7529 (3 models; 8 is within noise of
-GIN and under the bar); one model per fold: GIN 0.7358 plain, 0.7430
-with 16 steps, 0.7404 with 8, 0.7385 with a virtual node, 0.7323 with 8
-Laplacian eigenvectors, 0.7358 with one-hot degree (clipped at 10).
+steps 0.7565 ± 0.0346, 0.7530, 0.7529 (3 models); with 8 steps CV seeds
+1 and 2 give 0.7638 and 0.7439, a mean of 0.7547 over the three, GIN's
+seed-0 figure and under the bar (GIN on CV seed 1: 0.7503). One model
+per fold: GIN 0.7358 plain, 0.7430 with 16 steps, 0.7404 with 8, 0.7385
+with a virtual node, 0.7323 with 8 Laplacian eigenvectors, 0.7358 with
+one-hot degree (clipped at 10).
 
 Measured on PROTEINS and not adopted (each once, same seeds and members):
 the ensemble ``cross_validate(model="gin+mlp", repeats=3)``, mean
