@@ -18,7 +18,7 @@ NUMBER_LIMITS = {
     "folds": (2, None), "repeats": (1, None), "threads": (1, None),
     "seeds": (1, None), "labels_per_class": (1, None), "top_k": (1, None),
     "max_length": (1, None), "joint_max_length": (1, None),
-    "joint_epochs": (1, None), "seed": (0, 2**32 - 1),
+    "joint_epochs": (1, None), "rwse": (0, None), "seed": (0, 2**32 - 1),
 }
 
 

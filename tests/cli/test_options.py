@@ -28,6 +28,7 @@ def tables(tmp_path):
     (["run", "--seed", "-1"],
      "--seed must be between 0 and 4294967295 (got -1)"),
     (["compare", "--joint-epochs", "0"], "--joint-epochs must be at least"),
+    (["run", "--rwse", "-1"], "--rwse must be at least 0 (got -1)"),
 ])
 def test_bad_numbers_are_refused_before_any_work(argv, message, capsys,
                                                  monkeypatch):
