@@ -45,23 +45,6 @@ def check_numbers(args: argparse.Namespace) -> None:
             )
 
 
-def set_default_dataset(
-    parser: argparse.ArgumentParser, name: str, what: str | None = None
-) -> None:
-    """Make ``name`` the ``--dataset`` default, in the help text too.
-
-    Args:
-        parser: a parser with a ``--dataset`` option.
-        name (str): the new default.
-        what (str, optional): a new help text, without the default.
-    """
-    parser.set_defaults(dataset=name)
-    for action in parser._actions:
-        if action.dest == "dataset":
-            shown = what or (action.help or "").split(" (default:")[0]
-            action.help = f"{shown} (default: {name})"
-
-
 def check_output_dir(out: Path) -> None:
     """``out`` is (or can become) a folder this process may write into."""
     if out.exists() and not out.is_dir():

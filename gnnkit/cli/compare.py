@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from gnnkit._io import atomic_write_json
-from gnnkit.cli.checks import set_default_dataset
 from gnnkit.cli.run import (
     add_data_options,
     data_record,
@@ -48,8 +47,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "validation, test touched once) and write one table to "
         "metrics.json and report.html.",
     )  # fmt: skip
-    add_data_options(parser)
-    set_default_dataset(parser, "Cora_TAG")
+    add_data_options(parser, default="Cora_TAG")
     parser.add_argument("--modes", nargs="+", default=list(DEFAULT_MODES),
                         help="modes, e.g. cascade_gcn cascade_appnp "
                         "tfidf_gcn mlp_lm hybrid_appnp hybrid_grand "

@@ -70,7 +70,6 @@ def add_link_options(parser: argparse.ArgumentParser) -> None:
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``link`` as a sub-command of its own."""
-    from gnnkit.cli.checks import set_default_dataset
     from gnnkit.cli.run import add_data_options
 
     parser = subparsers.add_parser(
@@ -80,10 +79,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "graph folder) and write ranking metrics and one node's top "
         "predicted links.",
     )
-    add_data_options(parser)
-    set_default_dataset(parser, "UMLS_KG", "knowledge-graph folder "
-                        "(train.tsv, dev.tsv, test.tsv) or shipped KG such "
-                        "as WN18RR_KG, or a one-graph dataset or edge table")
+    add_data_options(parser, default="UMLS_KG", what="knowledge-graph "
+                     "folder (train.tsv, dev.tsv, test.tsv) or shipped KG "
+                     "such as WN18RR_KG, or a one-graph dataset or edge "
+                     "table")
     parser.add_argument(
         "--model",
         default="gcn",

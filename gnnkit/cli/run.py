@@ -113,11 +113,16 @@ def model_name(value: str) -> str:
     return value.lower()
 
 
-def add_data_options(parser: argparse.ArgumentParser) -> None:
-    """Options naming a dataset: a shipped name, a TU folder or tables."""
-    parser.add_argument("--dataset", default="MUTAG",
-                        help="shipped name, TU folder, or edge table "
-                        "(.csv/.tsv/.jsonl, optionally .gz) (default: MUTAG)")
+def add_data_options(
+    parser: argparse.ArgumentParser,
+    default: str = "MUTAG",
+    what: str = "shipped name, TU folder, or edge table (.csv/.tsv/.jsonl, "
+                "optionally .gz)",
+) -> None:
+    """Options naming a dataset (``default`` unless given): a shipped
+    name, a TU folder or tables."""
+    parser.add_argument("--dataset", default=default,
+                        help=f"{what} (default: {default})")
     add_table_options(parser)
 
 
