@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -245,6 +246,7 @@ def _attach_labels(
     labels = typed_labels(values)
     if all(isinstance(v, (int, float)) and not isinstance(v, bool)
            for v in labels) and any(isinstance(v, float) for v in labels):
+        _warn_if_classes(labels, records, path)
         for graph, value in zip(graphs, labels):
             graph.y = torch.tensor([float(value)], dtype=torch.float32)
         return None
@@ -252,6 +254,23 @@ def _attach_labels(
     for graph, target in zip(graphs, torch.from_numpy(y)):
         graph.y = target.view(1)
     return classes
+
+
+def _warn_if_classes(labels: list, records: list[dict], path: Path) -> None:
+    """Warn when a few non-whole labels turn what looks like class labels
+    (at least 90 % whole numbers, at most 20 distinct) into regression."""
+    whole = [float(v).is_integer() for v in labels]
+    if sum(whole) < 0.9 * len(labels) or \
+            len({v for v, w in zip(labels, whole) if w}) > 20:
+        return
+    index = whole.index(False)
+    warnings.warn(
+        f"{path}: y is read as a regression target because graph "
+        f"{records[index].get('id', index)} (index {index}) has y="
+        f"{labels[index]!r} while {sum(whole)} of {len(labels)} labels are "
+        "whole numbers; if they are classes, correct that value.",
+        UserWarning, stacklevel=4,
+    )
 
 
 def _label(record: dict, index: int, path: Path) -> Any:

@@ -129,3 +129,14 @@ def test_read_json_graphs_bom_and_bad_gzip(tmp_path):
     fake.write_text(json.dumps([GOOD]))
     with pytest.raises(DataError, match=r"g.json.gz: not a valid gzip"):
         read_json_graphs(fake)
+
+
+def test_one_fractional_label_among_classes_warns_of_regression(tmp_path):
+    records = [{**GOOD, "id": f"G{i}", "y": i % 2} for i in range(19)]
+    records.append({**GOOD, "id": "odd", "y": 0.5})
+
+    with pytest.warns(UserWarning, match=r"graph odd \(index 19\) has "
+                      r"y=0.5 while 19 of 20 labels are whole"):
+        data = read_json_graphs(write_json(tmp_path, records))
+
+    assert data.classes is None and data.y[19].item() == 0.5
