@@ -27,7 +27,8 @@ from gnnkit.evaluate.metrics import (
     summarize_folds,
 )
 from gnnkit.evaluate.splits import inner_validation_split, stratified_kfold
-from gnnkit.models.backbones import MODELS, GraphModel, build_model
+from gnnkit.models.backbones import MODELS, build_model
+from gnnkit.models.base import GraphModel
 from gnnkit.models.ensemble import Ensemble
 from gnnkit.train.config import TrainConfig
 from gnnkit.train.fit import Callback, FitResult, fit

@@ -26,7 +26,7 @@ from gnnkit.evaluate.node_cv import (
     labelled_nodes,
     train_nodes,
 )
-from gnnkit.models.backbones import GraphModel
+from gnnkit.models.base import GraphModel
 from gnnkit.models.ensemble import Ensemble
 from gnnkit.train.config import TrainConfig
 from gnnkit.train.fit import Callback, FitResult

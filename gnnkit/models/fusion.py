@@ -16,7 +16,8 @@ import torch
 from torch import Tensor, nn
 
 from gnnkit.errors import DataError
-from gnnkit.models.backbones import GraphModel, build_model
+from gnnkit.models.backbones import build_model
+from gnnkit.models.base import GraphModel
 from gnnkit.models.heads import NodeHead
 from gnnkit.models.peft_strategies import (
     LMStrategy,

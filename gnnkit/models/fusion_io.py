@@ -20,7 +20,8 @@ from torch import nn
 import gnnkit
 from gnnkit._io import atomic_write_bytes, atomic_write_json
 from gnnkit.errors import ModelError
-from gnnkit.models.backbones import GraphModel, build_model
+from gnnkit.models.backbones import build_model
+from gnnkit.models.base import GraphModel
 from gnnkit.models.fusion import LMGNN
 from gnnkit.models.peft_strategies import LMStrategy, save_lm
 from gnnkit.models.peft_strategies import load_lm as load_adapted_lm

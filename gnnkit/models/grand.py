@@ -90,7 +90,7 @@ class GRANDNet(nn.Module):
 
     In training mode every call draws a new augmentation; in eval mode
     the features propagate whole. It follows the node-level
-    :class:`~gnnkit.models.backbones.GraphModel` call, so ``fit`` and
+    :class:`~gnnkit.models.base.GraphModel` call, so ``fit`` and
     ``predict`` drive it like any backbone.
 
     Args:

@@ -23,7 +23,8 @@ from torch import nn
 import gnnkit
 from gnnkit._io import atomic_write_bytes, atomic_write_json
 from gnnkit.errors import ModelError
-from gnnkit.models.backbones import GraphModel, build_model
+from gnnkit.models.backbones import build_model
+from gnnkit.models.base import GraphModel
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"

@@ -21,7 +21,7 @@ from gnnkit.errors import ModelError
 class APPNPNet(nn.Module):
     """A node classifier: dropout, MLP, then ``K`` propagation steps.
 
-    It follows the node-level :class:`~gnnkit.models.backbones.GraphModel`
+    It follows the node-level :class:`~gnnkit.models.base.GraphModel`
     call (``forward(x, edge_index, batch=None, edge_attr=None,
     edge_weight=None, num_graphs=None)``), so ``fit`` and ``predict`` drive
     it like any backbone.
