@@ -17,9 +17,9 @@ from gnnkit.cli.predict_text import text_logits, text_mode
 from gnnkit.cli.run import COLUMN_OPTIONS, add_table_options, table_options
 from gnnkit.data.align import align_edge_features, align_features
 from gnnkit.data.dataset import GraphDataset
-from gnnkit.data.molecules import read_smiles_csv
 from gnnkit.data.random_walk import add_random_walk_features_like
 from gnnkit.data.shipped import SHIPPED, TABLE_SUFFIXES, load_dataset
+from gnnkit.data.smiles_csv import read_smiles_csv
 from gnnkit.errors import GnnkitError
 from gnnkit.models.persist import load_model
 from gnnkit.train.predict import predict

@@ -261,7 +261,7 @@ def _load_shipped(entry: ShippedDataset, kwargs: dict) -> GraphDataset:
         from gnnkit.data.webkb import read_webkb
 
         return _read(read_webkb, "a WebKB table", *paths, **options)
-    from gnnkit.data.molecules import read_smiles_csv
+    from gnnkit.data.smiles_csv import read_smiles_csv
 
     dataset = _read(read_smiles_csv, "a SMILES table", *paths, **options)
     dataset.name = entry.folder

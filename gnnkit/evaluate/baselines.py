@@ -83,7 +83,7 @@ def fingerprint_baseline(
     if dataset.graph_texts is None:
         raise DataError(
             f"dataset '{dataset.name}' has no SMILES (graph_texts); read "
-            "it with gnnkit.data.molecules.read_smiles_csv."
+            "it with gnnkit.data.smiles_csv.read_smiles_csv."
         )
     train, test = _index(train_index), _index(test_index)
     features = morgan_fingerprints(dataset.graph_texts, radius, n_bits)

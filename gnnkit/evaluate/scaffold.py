@@ -61,7 +61,7 @@ def _smiles_of(data: Sequence[str] | GraphDataset) -> Sequence[str]:
         if data.graph_texts is None:
             raise DataError(
                 f"dataset '{data.name}' has no graph_texts (SMILES); read "
-                "it with gnnkit.data.molecules.read_smiles_csv."
+                "it with gnnkit.data.smiles_csv.read_smiles_csv."
             )
         return data.graph_texts
     return data

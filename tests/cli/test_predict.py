@@ -13,9 +13,9 @@ from gnnkit.data.molecules import (
     BOND_FEATURE_NAMES,
     NUM_ATOM_FEATURES,
     NUM_BOND_FEATURES,
-    read_smiles_csv,
     smiles_to_graph,
 )
+from gnnkit.data.smiles_csv import read_smiles_csv
 from gnnkit.models.backbones import build_model
 from gnnkit.models.persist import save_model
 from gnnkit.train.predict import predict

@@ -8,9 +8,10 @@ import networkx as nx
 import pytest
 
 from gnnkit.data.knowledge import read_kg
-from gnnkit.data.molecules import read_smiles_csv, smiles_to_graph
+from gnnkit.data.molecules import smiles_to_graph
 from gnnkit.data.networkx_io import from_networkx
 from gnnkit.data.shipped import load_dataset
+from gnnkit.data.smiles_csv import read_smiles_csv
 from gnnkit.data.summary import summarize, summary_table
 from gnnkit.data.tables import read_csv_graph
 from gnnkit.errors import DataError

@@ -9,9 +9,9 @@ from gnnkit.data.molecules import (
     NUM_ATOM_FEATURES,
     NUM_BOND_FEATURES,
     parse_smiles,
-    read_smiles_csv,
     smiles_to_graph,
 )
+from gnnkit.data.smiles_csv import read_smiles_csv
 from gnnkit.errors import DataError
 from gnnkit.models.backbones import build_model
 

@@ -96,9 +96,9 @@ def test_load_dataset_molecules_pass_registry(monkeypatch):
         calls.append((Path(path).name, kwargs))
         return shipped.GraphDataset([], name="x")
 
-    import gnnkit.data.molecules as molecules
+    import gnnkit.data.smiles_csv as smiles_csv
 
-    monkeypatch.setattr(molecules, "read_smiles_csv", fake)
+    monkeypatch.setattr(smiles_csv, "read_smiles_csv", fake)
     data = load_dataset("ESOL", on_error="skip")
     assert data.name == "ESOL"
     assert calls == [("delaney-processed.csv", {

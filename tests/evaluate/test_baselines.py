@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gnnkit.data.molecules import read_smiles_csv
+from gnnkit.data.smiles_csv import read_smiles_csv
 from gnnkit.errors import DataError
 from gnnkit.evaluate.baselines import fingerprint_baseline, morgan_fingerprints
 from gnnkit.evaluate.scaffold import random_split

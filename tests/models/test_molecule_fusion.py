@@ -7,8 +7,8 @@ from torch_geometric.data import Batch
 from gnnkit.data.molecules import (
     NUM_ATOM_FEATURES,
     NUM_BOND_FEATURES,
-    read_smiles_csv,
 )
+from gnnkit.data.smiles_csv import read_smiles_csv
 from gnnkit.errors import DataError, ModelError
 from gnnkit.evaluate.scaffold import scaffold_split
 from gnnkit.models.molecule_fusion import MoleculeTextModel, attach_text
