@@ -347,9 +347,9 @@ def head_view(layer: Any, head: str | int) -> Any:
 def item_words(model: nn.Module, dataset: GraphDataset, item: Any,
                encoder: Any, max_texts: int = 3, n_steps: int = 16) -> Any:
     """Which words of the node's and its neighbours' texts mattered
-    (:func:`~gnnkit.explain.tokens.explain_words`), or ``None`` when the
+    (:func:`~gnnkit.explain.words.explain_words`), or ``None`` when the
     dataset has no node texts or no encoder is given."""
-    from gnnkit.explain.tokens import explain_words
+    from gnnkit.explain.words import explain_words
 
     if dataset.level != "node" or dataset.texts is None or encoder is None:
         return None

@@ -4,12 +4,8 @@ from torch_geometric.data import Data
 
 from gnnkit.data.dataset import GraphDataset
 from gnnkit.errors import DataError, ModelError
-from gnnkit.explain.tokens import (
-    explain_lm_gnn_node,
-    explain_text,
-    explain_words,
-    text_baseline,
-)
+from gnnkit.explain.tokens import explain_text, text_baseline
+from gnnkit.explain.words import explain_lm_gnn_node, explain_words
 from gnnkit.models.backbones import build_model
 from gnnkit.testing.tiny_lm import tiny_bert, tiny_roberta
 from gnnkit.text.encoder import TextEncoder

@@ -14,10 +14,9 @@ from gnnkit.train.joint import (
     JointNodeTask,
     JointSettings,
     joint_param_groups,
-    neighbor_ptr,
-    sample_neighbors,
     train_joint,
 )
+from gnnkit.train.neighbor_sampling import neighbor_ptr, sample_neighbors
 
 CASE = Path(__file__).parents[1] / "cases" / "C14"
 

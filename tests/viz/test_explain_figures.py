@@ -5,7 +5,7 @@ from torch_geometric.data import Data
 from gnnkit.data.shipped import load_dataset
 from gnnkit.explain.attention import gat_attention, text_attention
 from gnnkit.explain.attributions import explain_graph
-from gnnkit.explain.tokens import explain_words
+from gnnkit.explain.words import explain_words
 from gnnkit.models.backbones import build_model
 from gnnkit.testing.tiny_lm import tiny_bert
 from gnnkit.text.encoder import TextEncoder

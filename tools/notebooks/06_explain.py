@@ -28,7 +28,7 @@ from gnnkit.evaluate.splits import random_split
 from gnnkit.explain.attention import gat_attention, text_attention
 from gnnkit.explain.attributions import explain_graph
 from gnnkit.explain.checks import randomisation_check, stability
-from gnnkit.explain.tokens import explain_words
+from gnnkit.explain.words import explain_words
 from gnnkit.models.backbones import build_model
 from gnnkit.text.encoder import TextEncoder, encode_dataset
 from gnnkit.train.config import TrainConfig
