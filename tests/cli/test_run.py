@@ -250,7 +250,7 @@ def test_saved_rwse_model_predicts_in_fresh_process(rwse_run, tmp_path):
      "dataset 'PROTEINS' has no edge features"),
     (["--dataset", "BACE", "--recipe", "best"],
      "no best recipe for dataset 'BACE'"),
-    (["--rwse", "-1"], "random-walk steps must be an integer >= 1"),
+    (["--rwse", "-1"], "--rwse must be at least 0 (got -1)"),
 ])
 def test_run_refuses_bad_averaging_options(argv, message, capsys, tmp_path):
     code = main(["run", "--out", str(tmp_path / "o"), *argv])
