@@ -5,6 +5,7 @@ backbones live in :mod:`gnnkit.models.backbones`."""
 from __future__ import annotations
 
 import warnings
+from abc import ABC, abstractmethod
 from typing import Any
 
 from torch import Tensor, nn
@@ -18,7 +19,7 @@ LEVELS = ("graph", "node")
 JK_MODES = (None, "last", "cat", "max")
 
 
-class GraphModel(nn.Module):
+class GraphModel(nn.Module, ABC):
     """A stack of message-passing layers, a readout and a head.
 
     Subclasses choose the layer (:meth:`make_conv`) and how it is called
@@ -99,11 +100,9 @@ class GraphModel(nn.Module):
         )
         self._warned: set[str] = set()
 
+    @abstractmethod
     def make_conv(self, in_channels: int, out_channels: int) -> nn.Module:
-        """Return one message-passing layer (implemented by subclasses)."""
-        raise NotImplementedError(
-            f"{type(self).__name__} does not define make_conv()."
-        )
+        """Return one message-passing layer (each backbone defines it)."""
 
     def conv_forward(
         self,
