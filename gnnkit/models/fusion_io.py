@@ -25,6 +25,7 @@ from gnnkit.models.base import GraphModel
 from gnnkit.models.fusion import LMGNN
 from gnnkit.models.peft_strategies import LMStrategy, save_lm
 from gnnkit.models.peft_strategies import load_lm as load_adapted_lm
+from gnnkit.models.persist import FORMAT, check_format
 from gnnkit.text.cache import state_digest
 from gnnkit.text.encoder import TextEncoder, default_model_path, load_lm
 
@@ -32,7 +33,6 @@ CONFIG = "config.json"
 GNN_WEIGHTS = "gnn.safetensors"
 HEAD_WEIGHTS = "head.safetensors"
 TOKENIZER_DIR = "tokenizer"
-FORMAT = 1
 
 
 def save_lm_gnn(model: LMGNN, directory: str | os.PathLike) -> Path:
@@ -148,11 +148,7 @@ def _read_config(directory: Path) -> dict[str, Any]:
             "(write one with LMGNN.save())."
         )
     info = json.loads(path.read_text(encoding="utf-8"))
-    if info.get("format", FORMAT) > FORMAT:
-        raise ModelError(
-            f"{path}: saved by a newer gnnkit (format {info['format']}, "
-            f"this gnnkit reads up to {FORMAT}); upgrade gnnkit to load it."
-        )
+    check_format(info, path)
     if info.get("kind") != LMGNN.kind:
         raise ModelError(
             f"{path}: model kind is {info.get('kind')!r}, not "

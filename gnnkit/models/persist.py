@@ -274,6 +274,19 @@ def _read_config(path: Path) -> dict[str, Any]:
 
 def _check_fields(info: dict[str, Any], path: Path) -> None:
     """The format is one this gnnkit reads; kind and config are there."""
+    check_format(info, path)
+    for key in ("kind", "config"):
+        if key not in info:
+            raise ModelError(f"{path}: the field '{key}' is missing.")
+
+
+def check_format(info: dict[str, Any], path: Path) -> None:
+    """The saved ``format`` (absent: the first) is one this gnnkit reads.
+
+    Raises:
+        ModelError: naming ``path``, for a format that is not a whole
+            number or is newer than :data:`FORMAT`.
+    """
     version = info.get("format", FORMAT)
     if not isinstance(version, int):
         raise ModelError(
@@ -285,9 +298,6 @@ def _check_fields(info: dict[str, Any], path: Path) -> None:
             f"{path}: saved by a newer gnnkit (format {version}, this "
             f"gnnkit reads up to {FORMAT}); upgrade gnnkit to load it."
         )
-    for key in ("kind", "config"):
-        if key not in info:
-            raise ModelError(f"{path}: the field '{key}' is missing.")
 
 
 def _check_extra(info: dict[str, Any], path: Path) -> None:
