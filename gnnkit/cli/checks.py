@@ -72,14 +72,10 @@ def check_output_file(path: Path) -> None:
     check_output_dir(path.parent if str(path.parent) else Path("."))
 
 
-def check_cv_fits(
-    dataset: GraphDataset, folds: int, epochs: int | None
-) -> None:
-    """Folds and epochs that a k-fold run with inner validation can use."""
-    if folds < 2:
-        raise GnnkitError(f"--folds must be at least 2 (got {folds}).")
-    if epochs is not None and epochs < 1:
-        raise GnnkitError(f"--epochs must be at least 1 (got {epochs}).")
+def check_cv_fits(dataset: GraphDataset, folds: int) -> None:
+    """``dataset`` has enough graphs (or nodes) of each class for ``folds``
+    folds with inner validation (``--folds`` itself is checked by
+    :func:`check_numbers`)."""
     what = "nodes" if dataset.level == "node" else "graphs"
     if dataset.task == "regression":
         count = int(dataset.y.numel())

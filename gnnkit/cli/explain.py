@@ -13,7 +13,6 @@ import torch
 from gnnkit._io import atomic_write_json
 from gnnkit.cli.predict import (
     align_edges,
-    is_table,
     load_input,
     to_target_units,
 )
@@ -29,9 +28,7 @@ from gnnkit.cli.run import (
     add_table_options,
     table_options,
 )
-from gnnkit.data.align import align_features
 from gnnkit.data.dataset import GraphDataset
-from gnnkit.data.random_walk import add_random_walk_features_like
 from gnnkit.errors import DataError, ModelError
 from gnnkit.explain.attributions import explain_graph, explain_node
 from gnnkit.explain.results import Attribution
@@ -205,16 +202,7 @@ def read_recorded(extra: dict, dataset: str | None,
     keep = COLUMN_OPTIONS + (() if dataset else PATH_OPTIONS)
     options = {**{k: v for k, v in recorded.items() if k in keep},
                **options}
-    if is_table(Path(name)):
-        options["scale"] = False  # the model's own statistics apply
-    if extra.get("max_degree") is not None and Path(name).is_dir():
-        options["max_degree"] = extra["max_degree"]
-    data = load_input(name, options, extra)
-    add_random_walk_features_like(data, extra.get("feature_names"))
-    if extra.get("feature_names"):
-        align_features(data, extra["feature_names"],
-                       extra.get("feature_scaling"))
-    return data
+    return load_input(name, options, extra)
 
 
 def _check_level(data: GraphDataset, level: str, flag: str) -> None:

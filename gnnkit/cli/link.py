@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
 from gnnkit._io import atomic_write_json
 from gnnkit.data.knowledge import read_kg
-from gnnkit.data.shipped import data_dir
+from gnnkit.data.shipped import shipped_folder
 from gnnkit.errors import DataError
 from gnnkit.evaluate.ranking import (
     recommend,
@@ -130,31 +129,17 @@ def run_link(args: argparse.Namespace) -> int:
 def kg_folder(name: str) -> Path | None:
     """The folder of a knowledge graph (``train.tsv`` inside), or None.
 
-    A local folder wins over a shipped one of the same name, with a
-    warning saying which one is read.
+    A local folder wins over a shipped one of the same name (``read_kg``
+    warns which one it reads).
     """
-    found = [f for f in (Path(name).expanduser(), _shipped(name))
-             if f is not None and _has_triples(f)]
-    if len(found) == 2 and found[0].resolve() != found[1].resolve():
-        warnings.warn(
-            f"'{name}' is both a folder here and a shipped knowledge graph; "
-            f"reading the local folder {found[0].resolve()}.",
-            stacklevel=2,
-        )
-    return found[0] if found else None
+    return next((f for f in (Path(name).expanduser(), shipped_folder(name))
+                 if f is not None and _has_triples(f)), None)
 
 
 def _has_triples(folder: Path) -> bool:
     return folder.is_dir() and any(
         (folder / f).is_file() for f in ("train.tsv", "train.tsv.gz")
     )
-
-
-def _shipped(name: str) -> Path | None:
-    try:
-        return data_dir() / name
-    except DataError:
-        return None
 
 
 def _option(args: argparse.Namespace, name: str, default: Any) -> Any:

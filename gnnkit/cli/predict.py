@@ -18,7 +18,7 @@ from gnnkit.cli.run import COLUMN_OPTIONS, add_table_options, table_options
 from gnnkit.data.align import align_edge_features, align_features
 from gnnkit.data.dataset import GraphDataset
 from gnnkit.data.random_walk import add_random_walk_features_like
-from gnnkit.data.shipped import SHIPPED, TABLE_SUFFIXES, load_dataset
+from gnnkit.data.shipped import TABLE_SUFFIXES, find_shipped, load_dataset
 from gnnkit.data.smiles_csv import read_smiles_csv
 from gnnkit.errors import GnnkitError
 from gnnkit.models.persist import load_model
@@ -80,10 +80,32 @@ def read_inputs(args: argparse.Namespace, extra: dict) -> GraphDataset:
             if key in recorded and key != "label":
                 options.setdefault(key, recorded[key])
         options.setdefault("label", None)  # new rows need no labels
-        options["scale"] = False  # the training statistics apply
+    return load_input(args.input, options, extra)
+
+
+def load_input(name: str, options: dict[str, Any],
+               extra: dict) -> GraphDataset:
+    """Read ``name`` with ``options`` as a saved model's training data was
+    read, and give it that data's features.
+
+    A table is not rescaled (the training statistics apply) and a TU
+    folder gets the recorded ``max_degree``; a table of new molecules for
+    a model trained on SMILES is read with that model's SMILES reader.
+    The model's random-walk columns are added, and the features put in
+    its column order and on its training scale.
+    """
+    path = Path(name)
+    options = dict(options)
+    if is_table(path):
+        options["scale"] = False
     if extra.get("max_degree") is not None and path.is_dir():
         options["max_degree"] = extra["max_degree"]
-    dataset = load_input(args.input, options, extra)
+    molecules = smiles_options(extra)
+    if molecules is not None and is_table(path):
+        dataset = read_smiles_csv(name, **molecules,
+                                  encoding=options.get("encoding", "utf-8"))
+    else:
+        dataset = load_dataset(name, **options)
     add_random_walk_features_like(dataset, extra.get("feature_names"))
     if extra.get("feature_names"):
         align_features(dataset, extra["feature_names"],
@@ -91,24 +113,12 @@ def read_inputs(args: argparse.Namespace, extra: dict) -> GraphDataset:
     return dataset
 
 
-def load_input(name: str, options: dict[str, Any],
-               extra: dict) -> GraphDataset:
-    """Read ``name`` with ``options``; a table of new molecules for a
-    model trained on SMILES is read with that model's SMILES reader."""
-    molecules = smiles_options(extra)
-    if molecules is not None and is_table(Path(name)):
-        return read_smiles_csv(name, **molecules,
-                               encoding=options.get("encoding", "utf-8"))
-    return load_dataset(name, **options)
-
-
 def smiles_options(extra: dict) -> dict[str, Any] | None:
     """For a model trained on a shipped SMILES dataset, the options its
     reader used (the SMILES column, fragment handling), without the
     target and id columns new molecules need not have."""
-    name = str((extra.get("data") or {}).get("dataset") or "")
-    entry = next((e for key, e in SHIPPED.items()
-                  if key.lower() == name.lower()), None)
+    name = (extra.get("data") or {}).get("dataset") or ""
+    entry = find_shipped(str(name))
     if entry is None or entry.reader != "smiles":
         return None
     options = {k: v for k, v in entry.kwargs.items()

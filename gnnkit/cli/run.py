@@ -178,9 +178,6 @@ def _absolute(name: str) -> str:
 def run(args: argparse.Namespace) -> int:
     """Run the job the options describe and print a summary."""
     if args.threads is not None:
-        if args.threads < 1:
-            raise ValueError(f"--threads must be at least 1 (got "
-                             f"{args.threads}).")
         torch.set_num_threads(args.threads)
     if args.task == "link":
         from gnnkit.cli.link import run_link
@@ -247,7 +244,7 @@ def run_cv_job(args: argparse.Namespace, dataset: GraphDataset) -> int:
     model, repeats, model_kwargs = cv_settings(args, dataset)
     out = Path(args.out or f"runs/{dataset.name}-{model}")
     check_output_dir(out)
-    check_cv_fits(dataset, args.folds, args.epochs)
+    check_cv_fits(dataset, args.folds)
     summary = summarize(dataset)
     print(summary_table(summary))
     experiment = run_experiment(
@@ -272,16 +269,13 @@ def cv_settings(
     applied to ``dataset`` here.
 
     Raises:
-        GnnkitError: for ``--repeats`` or ``--rwse`` below their minimum,
-            or edge features asked of a dataset without them.
+        GnnkitError: for edge features asked of a dataset without them.
     """
     recipe = best_recipe(dataset.name) if args.recipe else DEFAULT_RECIPE
     if args.rwse is not None:
         recipe = dataclasses.replace(recipe, rwse=args.rwse)
     recipe_features(dataset, recipe)
     repeats = recipe.repeats if args.repeats is None else args.repeats
-    if repeats < 1:
-        raise GnnkitError(f"--repeats must be at least 1 (got {repeats}).")
     kwargs = {**recipe.model_kwargs, **size_options(args)}
     if args.jk is not None:
         kwargs["jk"] = args.jk

@@ -21,6 +21,7 @@ import torch
 from torch_geometric.data import Data
 
 from gnnkit.data.dataset import GraphDataset
+from gnnkit.data.shipped import shipped_folder
 from gnnkit.errors import DataError
 
 Answers = dict[tuple[int, int], list[int]]
@@ -166,21 +167,10 @@ def _read_splits(path: Path) -> tuple[dict, dict, dict[str, torch.Tensor]]:
     return entities, relations, triples
 
 
-def _shipped_folder(name: str) -> Path | None:
-    """The shipped folder called ``name``, or None."""
-    from gnnkit.data.shipped import data_dir
-
-    try:
-        folder = data_dir() / name
-    except DataError:  # no data folder: only local paths can be read
-        return None
-    return folder if folder.is_dir() else None
-
-
 def _resolve(folder: str | os.PathLike) -> Path:
     """A folder path, or a shipped dataset name such as ``"UMLS_KG"``."""
     path = Path(folder).expanduser()
-    shipped = _shipped_folder(str(folder))
+    shipped = shipped_folder(str(folder))
     if path.is_dir():
         if shipped is not None and shipped.resolve() != path.resolve():
             warnings.warn(

@@ -198,7 +198,7 @@ def load_dataset(
         >>> load_dataset("MUTAG")
         GraphDataset(name='MUTAG', level='graph', graphs=188, ...)
     """
-    entry = _lookup(str(name_or_path))
+    entry = find_shipped(str(name_or_path))
     path = Path(name_or_path).expanduser()
     if entry is not None:
         if path.exists() and path.resolve() != _shipped_path(entry):
@@ -221,6 +221,16 @@ def load_dataset(
     )
 
 
+def shipped_folder(name: str) -> Path | None:
+    """The folder ``name`` under :func:`data_dir`, or ``None`` when there
+    is no such folder (or no data folder at all)."""
+    try:
+        folder = data_dir() / name
+    except DataError:  # no data folder: only local paths can be read
+        return None
+    return folder if folder.is_dir() else None
+
+
 def _shipped_path(entry: ShippedDataset) -> Path | None:
     """Where ``entry`` lives, or None without a data folder."""
     try:
@@ -229,8 +239,8 @@ def _shipped_path(entry: ShippedDataset) -> Path | None:
         return None
 
 
-def _lookup(name: str) -> ShippedDataset | None:
-    """The registry entry for ``name``, ignoring case."""
+def find_shipped(name: str) -> ShippedDataset | None:
+    """The :data:`SHIPPED` entry for ``name``, ignoring case, or ``None``."""
     for key, entry in SHIPPED.items():
         if key.lower() == name.lower():
             return entry
