@@ -8,6 +8,7 @@ metric that selects the best epoch.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, Iterable, Sequence
 
 import torch
@@ -22,7 +23,7 @@ from gnnkit.train.batching import GraphBatch, PackedGraphs
 KINDS = ("classification", "regression")
 
 
-class Task:
+class Task(ABC):
     """Base class of everything :func:`~gnnkit.train.fit.fit` can drive.
 
     Attributes:
@@ -36,27 +37,21 @@ class Task:
     monitor: str = "val_loss"
     mode: str = "min"
 
+    @abstractmethod
     def train_batches(self, generator: torch.Generator) -> Iterable[Any]:
         """The batches of one epoch, shuffled with ``generator``."""
-        raise NotImplementedError(
-            f"{type(self).__name__} must implement train_batches()."
-        )
 
+    @abstractmethod
     def loss(self, model: nn.Module, batch: Any) -> Tensor:
         """The scalar training loss of ``model`` on ``batch``."""
-        raise NotImplementedError(
-            f"{type(self).__name__} must implement loss()."
-        )
 
+    @abstractmethod
     def validate(self, model: nn.Module) -> dict[str, float]:
         """Metrics on the validation data, including ``"loss"``.
 
         :func:`fit` calls this in eval mode under ``torch.inference_mode``
         and stores each value as ``"val_<name>"`` in the history.
         """
-        raise NotImplementedError(
-            f"{type(self).__name__} must implement validate()."
-        )
 
 
 class TargetScaler:
